@@ -1,0 +1,1 @@
+"""Subcommands of the `mammo` command line; every module here with a `register` is one."""

@@ -1,0 +1,1 @@
+"""Dataset recipes, labels, patient-level splits and TFRecord shards."""

@@ -1,0 +1,1 @@
+"""Dataset-level metrics, bootstrap intervals, thresholds and plots."""

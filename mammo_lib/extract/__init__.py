@@ -1,0 +1,1 @@
+"""Region-of-interest extraction from scans and normal tiling with keep-rules."""

@@ -1,0 +1,1 @@
+"""Whole-scan inference: fully convolutional heatmaps and `mammo predict`."""

@@ -1,0 +1,1 @@
+"""Data sources: the download registry and one reader module per source."""

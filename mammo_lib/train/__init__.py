@@ -1,0 +1,1 @@
+"""Training: weighted cross-entropy, on-device augmentation, schedules, callbacks."""
