@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the top-level parser with every discovered subcommand."""
     parser = argparse.ArgumentParser(
         prog="mammo",
-        description="ConvNets for mammograms: fetch data, build datasets, train, evaluate, predict.",
+        description="ConvNets for mammograms: fetch data, build datasets, train, evaluate.",
     )
     parser.add_argument("--version", action="version", version=f"mammo {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -57,11 +57,15 @@ def work_dir() -> Path:
 def params_dir() -> Path:
     """Return the folder holding the profile files ``ci.yaml``, ``quick.yaml``, ``paper.yaml``."""
     if REPO_ROOT is None:
-        raise FileNotFoundError("profiles live in the repository's params/ folder; run from a checkout")
+        raise FileNotFoundError(
+            "profiles live in the repository's params/ folder; run from a checkout"
+        )
     return REPO_ROOT / "params"
 
 
-def load_profile(name: str = DEFAULT_PROFILE, path: Path | None = None) -> dict[str, dict[str, Any]]:
+def load_profile(
+    name: str = DEFAULT_PROFILE, path: Path | None = None
+) -> dict[str, dict[str, Any]]:
     """Load a parameter profile: a mapping from notebook name to its papermill parameters.
 
     Parameters
