@@ -1,0 +1,64 @@
+"""The model registry: build any of the study's ConvNets by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import keras
+
+#: Builder signature: ``builder(*, input_size, n_classes, **kw) -> keras.Model``.
+ModelBuilder = Callable[..., keras.Model]
+
+#: Registered builders by name; fill it with :func:`register_model`.
+MODELS: dict[str, ModelBuilder] = {}
+
+
+def register_model(name: str) -> Callable[[ModelBuilder], ModelBuilder]:
+    """Return a decorator that registers a model builder under `name`.
+
+    Parameters
+    ----------
+    name
+        Registry key, e.g. ``"vgg_lite"``; must be new.
+    """
+
+    def decorator(builder: ModelBuilder) -> ModelBuilder:
+        if name in MODELS:
+            raise ValueError(f"model {name!r} is already registered")
+        MODELS[name] = builder
+        return builder
+
+    return decorator
+
+
+def list_models() -> list[str]:
+    """Return the registered model names, sorted."""
+    return sorted(MODELS)
+
+
+def build_model(name: str, *, input_size: int, n_classes: int, **kw: object) -> keras.Model:
+    """Build a registered model.
+
+    Parameters
+    ----------
+    name
+        A name from :func:`list_models`.
+    input_size
+        Side of the square single-channel input tile in pixels (the study: 299).
+    n_classes
+        2 (normal / abnormal) or 5 (normal plus benign/malignant mass/calcification).
+    **kw
+        Builder-specific options (regularisation, dropout, filter scale ...).
+
+    Returns
+    -------
+    keras.Model
+        A functional model from float inputs ``[batch, input_size, input_size, 1]`` (already
+        scaled) to class probabilities ``[batch, n_classes]``; the last two layers are the
+        Dense ``"logits"`` and the softmax ``"probabilities"``.
+    """
+    if name not in MODELS:
+        raise KeyError(f"unknown model {name!r}; registered: {', '.join(list_models())}")
+    if n_classes < 2:
+        raise ValueError(f"n_classes must be at least 2, got {n_classes}")
+    return MODELS[name](input_size=input_size, n_classes=n_classes, **kw)

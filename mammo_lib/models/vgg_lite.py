@@ -1,0 +1,112 @@
+"""The study's custom VGG-like model 1.0.0.35 (the 1.0.0.x line), layer for layer.
+
+Nine 3x3 SAME convolutions, each followed by batch normalisation and ReLU::
+
+    conv1 32/2, conv1_1 32, conv1_2 32, pool1 3x3/2
+    conv2_1 64, conv2_2 64, pool2 2x2/2
+    conv3_1 128, conv3_2 128, pool3 2x2/2
+    conv4 256, pool4 2x2/2
+    conv5 512, pool5 2x2/2
+
+with dropout 0.1 after every (SAME) max pool, then flatten, dropout 0.5, fc1 2048 and
+fc2 2048 (each with batch norm, ReLU and dropout 0.5) and the logits. L2 regularisation
+1e-5 on the convolutions and 2.5e-3 on the fully connected layers (TF1 convention, see
+:func:`mammo_lib.models.blocks.l2`). Initialisers follow the original: truncated normal
+(stddev 0.05) for convolutions, He for fc1/fc2, LeCun for the logits. Conv batch norm uses
+momentum 0.99 and epsilon 1e-8, fc batch norm momentum 0.9. The biases the original put
+before each batch norm are left out: batch norm's offset absorbs them.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from mammo_lib.models.blocks import L2_CONV, L2_FC, conv_bn_relu, dense_head, image_input
+from mammo_lib.models.registry import register_model
+
+#: (layer name, filters, stride) per convolution, and where the pools go.
+_PLAN: tuple[tuple[str, int, int] | tuple[str, int], ...] = (
+    ("conv1", 32, 2),
+    ("conv1_1", 32, 1),
+    ("conv1_2", 32, 1),
+    ("pool1", 3),
+    ("conv2_1", 64, 1),
+    ("conv2_2", 64, 1),
+    ("pool2", 2),
+    ("conv3_1", 128, 1),
+    ("conv3_2", 128, 1),
+    ("pool3", 2),
+    ("conv4", 256, 1),
+    ("pool4", 2),
+    ("conv5", 512, 1),
+    ("pool5", 2),
+)
+
+
+@register_model("vgg_lite")
+def build_vgg_lite(
+    *,
+    input_size: int,
+    n_classes: int,
+    l2_conv: float = L2_CONV,
+    l2_fc: float = L2_FC,
+    pool_dropout: float = 0.1,
+    fc_dropout: float = 0.5,
+    fc_units: tuple[int, ...] = (2048, 2048),
+    width: float = 1.0,
+) -> keras.Model:
+    """Build model 1.0.0.35.
+
+    Parameters
+    ----------
+    input_size, n_classes
+        Square input side (the study: 299) and number of classes (2 or 5).
+    l2_conv, l2_fc
+        L2 scales (TF1 convention) for convolution and fully connected kernels.
+    pool_dropout, fc_dropout
+        Dropout after each max pool, and before/after the fully connected layers.
+    fc_units
+        Units of the fully connected layers (the study: 2048, 2048).
+    width
+        Multiplier on every convolution's filter count (1.0 = the study); for quick tests.
+
+    Returns
+    -------
+    keras.Model
+        Named ``"vgg_lite"``; float ``[N, input_size, input_size, 1]`` -> ``[N, n_classes]``.
+    """
+    inputs = image_input(input_size)
+    x = inputs
+    conv_init = keras.initializers.TruncatedNormal(stddev=0.05)
+    for step in _PLAN:
+        if step[0].startswith("pool"):
+            name, size = step
+            x = layers.MaxPooling2D(size, strides=2, padding="same", name=name)(x)
+            if pool_dropout:
+                x = layers.Dropout(pool_dropout, name=f"{name}_drop")(x)
+        else:
+            name, filters, stride = step
+            x = conv_bn_relu(
+                x,
+                max(1, round(filters * width)),
+                3,
+                name,
+                strides=stride,
+                l2_scale=l2_conv,
+                bn_momentum=0.99,
+                bn_epsilon=1e-8,
+                kernel_initializer=conv_init,
+            )
+    outputs = dense_head(
+        x,
+        tuple(fc_units),
+        n_classes,
+        l2_scale=l2_fc,
+        dropout=fc_dropout,
+        input_dropout=fc_dropout,
+        bn_momentum=0.9,
+        bn_epsilon=1e-8,
+        logits_initializer="lecun_normal",
+    )
+    return keras.Model(inputs, outputs, name="vgg_lite")
