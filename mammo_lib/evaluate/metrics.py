@@ -90,22 +90,24 @@ def binary_metrics(
     """
     y, s = check_binary(y_true, y_score)
     pred = (s >= threshold).astype(int)
-    tn, fp, fn, tp = skm.confusion_matrix(y, pred, labels=[0, 1]).ravel()
-    both = len(np.unique(y)) == 2
-    nan = float("nan")
+    tn, fp, fn, tp = (int(v) for v in skm.confusion_matrix(y, pred, labels=[0, 1]).ravel())
+    both = 0 < tp + fn < len(y)
+
+    def ratio(num: int, den: int) -> float:
+        return num / den if den else float("nan")
+
+    # Thresholded metrics from the one confusion matrix (their definitions, as in
+    # sklearn's recall_score etc.; the tests check they agree); AUCs from sklearn.
     out = {
-        "accuracy": skm.accuracy_score(y, pred),
-        "recall": skm.recall_score(y, pred, zero_division=np.nan) if tp + fn else nan,
-        "specificity": (
-            skm.recall_score(y, pred, pos_label=0, zero_division=np.nan) if tn + fp else nan
-        ),
-        "precision": skm.precision_score(y, pred, zero_division=np.nan) if tp + fp else nan,
-        "f1": skm.f1_score(y, pred, zero_division=np.nan) if tp + fp + fn else nan,
-        "roc_auc": skm.roc_auc_score(y, s) if both else nan,
-        "pr_auc": skm.average_precision_score(y, s) if both else nan,
+        "accuracy": ratio(tp + tn, len(y)),
+        "recall": ratio(tp, tp + fn),
+        "specificity": ratio(tn, tn + fp),
+        "precision": ratio(tp, tp + fp),
+        "f1": ratio(2 * tp, 2 * tp + fp + fn),
+        "roc_auc": float(skm.roc_auc_score(y, s)) if both else float("nan"),
+        "pr_auc": float(skm.average_precision_score(y, s)) if both else float("nan"),
     }
-    out = {k: float(v) for k, v in out.items()}
-    out.update(n=int(len(y)), n_pos=int(y.sum()), tp=int(tp), fp=int(fp), tn=int(tn), fn=int(fn))
+    out.update(n=len(y), n_pos=tp + fn, tp=tp, fp=fp, tn=tn, fn=fn)
     return out
 
 
