@@ -1,0 +1,279 @@
+"""ROI extraction (methods 1 and 2), normal tiling with keep-rules, MIAS crops, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mammo_lib.extract import cbis, common, mias, normals
+from mammo_lib.extract.common import ExtractionSkip
+
+CROP, OUT = 60, 30  # small stand-ins for the study's 598 -> 299
+
+
+def _scan(shape=(400, 300), seed=0) -> np.ndarray:
+    """A tissue-like 8-bit scan: smooth random texture around grey level 120."""
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(0, 1, (shape[0] // 10 + 1, shape[1] // 10 + 1))
+    up = np.kron(noise, np.ones((10, 10)))[: shape[0], : shape[1]]
+    return np.clip(120 + 25 * up, 0, 255).astype(np.uint8)
+
+
+def _mask(shape, box) -> np.ndarray:
+    mask = np.zeros(shape, dtype=np.uint8)
+    r0, c0, r1, c1 = box
+    mask[r0:r1, c0:c1] = 255
+    return mask
+
+
+def test_scan_rng_depends_on_seed_and_id_only():
+    a = common.scan_rng(7, "P_00001_LEFT_CC").integers(0, 1 << 30, 5)
+    b = common.scan_rng(7, "P_00001_LEFT_CC").integers(0, 1 << 30, 5)
+    c = common.scan_rng(8, "P_00001_LEFT_CC").integers(0, 1 << 30, 5)
+    d = common.scan_rng(7, "P_00002_LEFT_CC").integers(0, 1 << 30, 5)
+    assert (a == b).all() and not (a == c).all() and not (a == d).all()
+
+
+def test_to_uint8_scales_by_bit_depth():
+    scan = np.array([[0, 4095], [2048, 1]], dtype=np.uint16)
+    out = common.to_uint8(scan)
+    assert out.dtype == np.uint8
+    assert out.tolist() == [[0, 255], [round(2048 * 255 / 4095), 0]]
+    assert common.to_uint8(scan, bits=16).max() == round(4095 * 255 / 65535)
+    with pytest.raises(ValueError, match="unsigned"):
+        common.to_uint8(np.zeros((2, 2), dtype=np.float32))
+
+
+def test_random_flip_rot_is_a_symmetry_of_the_square():
+    tile = np.arange(16, dtype=np.uint8).reshape(4, 4)
+    rng = np.random.default_rng(0)
+    seen = set()
+    symmetries = set()
+    for k in range(4):
+        r = np.rot90(tile, k)
+        symmetries |= {r.tobytes(), r[:, ::-1].tobytes()}
+    for _ in range(64):
+        out = common.random_flip_rot(tile, rng)
+        assert out.tobytes() in symmetries
+        seen.add(out.tobytes())
+    assert len(seen) == 8
+
+
+def test_method2_small_roi_random_crops_contain_context():
+    scan = _scan()
+    box = (150, 100, 180, 140)  # 30 x 40, smaller than the crop
+    mask = _mask(scan.shape, box)
+    assert cbis.roi_box_from_mask(mask, scan.shape) == box
+    crops = cbis.method2_crops(scan, box, np.random.default_rng(1), crop_size=CROP, out_size=OUT)
+    assert len(crops) == 3
+    side = cbis.region_side(40, CROP)
+    assert side == int(np.ceil(1.2 * CROP))
+    center = (165, 120)
+    for crop in crops:
+        r0, c0, r1, c1 = crop.box
+        assert (r1 - r0, c1 - c0) == (CROP, CROP)
+        assert crop.tile.shape == (OUT, OUT) and crop.tile.dtype == np.uint8
+        # inside the 1.2 * crop region around the ROI centre
+        assert center[0] - side / 2 - 1 <= r0 and r1 <= center[0] + side / 2 + 1
+        assert center[1] - side / 2 - 1 <= c0 and c1 <= center[1] + side / 2 + 1
+        # the tile is the resized window, up to a flip/rotation
+        window = common.resize(scan[r0:r1, c0:c1], OUT)
+        assert any(
+            np.array_equal(np.rot90(w, k), crop.tile)
+            for w in (window, window[:, ::-1], window[::-1, :], window[::-1, ::-1])
+            for k in range(4)
+        )
+    assert len({c.box for c in crops}) > 1
+
+
+def test_method2_large_roi_is_tiled_and_covered():
+    scan = _scan((500, 400))
+    box = (100, 80, 250, 180)  # 150 x 100, larger than the crop
+    crops = cbis.method2_crops(scan, box, np.random.default_rng(2), crop_size=CROP, out_size=OUT)
+    assert all(c.kind == "tile" for c in crops)
+    covered = np.zeros(scan.shape, bool)
+    for c in crops:
+        covered[c.box[0] : c.box[2], c.box[1] : c.box[3]] = True
+    assert covered[box[0] : box[2], box[1] : box[3]].all()
+    assert len(crops) == int(np.ceil(150 / CROP)) * int(np.ceil(100 / CROP))
+
+
+def test_method1_original_zoomed_and_halves():
+    scan = _scan()
+    box = (100, 100, 130, 200)  # 30 x 100: elongated
+    crops = cbis.method1_crops(scan, box, np.random.default_rng(3), crop_size=CROP, out_size=OUT)
+    kinds = [c.kind for c in crops]
+    assert kinds == ["original", "zoomed", "half", "half"]
+    zoom = crops[1].box
+    assert zoom[3] - zoom[1] == int(np.ceil(1.2 * 100))
+    assert zoom[0] <= box[0] and zoom[2] >= box[2]
+    halves = [c.box for c in crops[2:]]
+    assert [(b[1] + b[3]) / 2 for b in halves] == [125, 175]
+    round_box = (100, 100, 140, 140)
+    kinds = [
+        c.kind
+        for c in cbis.method1_crops(
+            scan, round_box, np.random.default_rng(3), crop_size=CROP, out_size=OUT
+        )
+    ]
+    assert kinds == ["original", "zoomed"]
+    original = cbis.method1_crops(
+        scan, round_box, np.random.default_rng(4), crop_size=CROP, out_size=OUT
+    )[0].box
+    assert original[0] <= 100 and original[2] >= 140 and original[1] <= 100 and original[3] >= 140
+
+
+def test_windows_stay_inside_the_scan_at_its_edge():
+    scan = _scan((200, 150))
+    box = (0, 130, 20, 150)  # touches the top-right corner
+    for crop in cbis.method2_crops(
+        scan, box, np.random.default_rng(5), crop_size=CROP, out_size=OUT
+    ):
+        r0, c0, r1, c1 = crop.box
+        assert r0 >= 0 and c0 >= 0 and r1 <= 200 and c1 <= 150
+
+
+@pytest.mark.parametrize(
+    ("mask_shape", "box", "reason"),
+    [
+        ((400, 300), None, "empty-mask"),
+        ((410, 300), (10, 10, 20, 20), "mask-shape-mismatch"),
+        ((300, 300), (10, 10, 20, 20), "mask-shape-mismatch"),
+    ],
+)
+def test_bad_masks_are_skipped_with_a_reason(mask_shape, box, reason):
+    mask = np.zeros(mask_shape, np.uint8) if box is None else _mask(mask_shape, box)
+    with pytest.raises(ExtractionSkip) as info:
+        cbis.roi_box_from_mask(mask, (400, 300))
+    assert info.value.reason == reason
+
+
+def test_bad_boxes_and_small_scans_are_skipped():
+    scan = _scan((100, 80))
+    with pytest.raises(ExtractionSkip, match="roi-larger-than-scan"):
+        cbis.method2_crops(
+            scan, (0, 0, 120, 50), np.random.default_rng(0), crop_size=50, out_size=25
+        )
+    with pytest.raises(ExtractionSkip, match="roi-outside-scan"):
+        cbis.method2_crops(
+            scan, (90, 70, 110, 90), np.random.default_rng(0), crop_size=50, out_size=25
+        )
+    with pytest.raises(ExtractionSkip, match="scan-smaller-than-tile"):
+        cbis.method2_crops(
+            scan, (10, 10, 20, 20), np.random.default_rng(0), crop_size=90, out_size=45
+        )
+    with pytest.raises(ExtractionSkip, match="scan-smaller-than-tile"):
+        normals.normal_tiles(scan, "DBA 21", np.random.default_rng(0), crop_size=80, out_size=40)
+
+
+def test_keep_rules_follow_the_study():
+    assert normals.keep_rule("DBA 21") == normals.KEEP_RULES["DBA"]
+    assert normals.keep_rule("LUMISYS LASER").mean_min == 28
+    assert normals.keep_rule("howtek 960").var_max == 10000
+    with pytest.raises(ExtractionSkip, match="unknown-digitizer"):
+        normals.keep_rule("AGFA")
+    dba = normals.KEEP_RULES["DBA"]
+    rng = np.random.default_rng(0)
+    tissue = np.clip(rng.normal(100, 10, (598, 598)), 0, 255).astype(np.uint8)  # var ~100
+    assert normals.tile_stats(tissue, dba).reason == "kept"
+    flat = np.full((598, 598), 100, np.uint8)
+    assert normals.tile_stats(flat, dba).reason == "variance"
+    dim = np.clip(rng.normal(35, 10, (598, 598)), 21, 255).astype(np.uint8)
+    assert normals.tile_stats(dim, dba).reason == "mean"
+    assert normals.tile_stats(dim, normals.KEEP_RULES["LUMISYS"]).reason == "kept"
+    bright = tissue.copy()
+    bright.flat[:99] = 230
+    assert normals.tile_stats(bright, dba).kept  # 99 bright pixels: fewer than 100
+    bright.flat[:100] = 230
+    assert normals.tile_stats(bright, dba).reason == "bright"
+    dark = tissue.copy()
+    dark.flat[:50000] = 0
+    assert normals.tile_stats(dark, dba).reason != "dark"  # at most 50000 is allowed
+    dark.flat[:50001] = 0
+    assert normals.tile_stats(dark, dba).reason == "dark"
+
+
+def test_normal_tiling_trims_strides_and_rejects_background():
+    scan = _scan((400, 300))
+    scan[:, 200:] = 0  # air beside the breast
+    tiles = normals.normal_tiles(
+        scan,
+        "HOWTEK 960",
+        np.random.default_rng(0),
+        crop_size=CROP,
+        out_size=OUT,
+        keep_rejected=True,
+    )
+    area = normals.trim_box(scan.shape)
+    assert area == (28, 21, 372, 279)
+    stride = round(CROP * 350 / 598)
+    assert {t.box[0] for t in tiles} == set(range(28, 372 - CROP + 1, stride))
+    kept = [t for t in tiles if t.stats.kept]
+    rejected = [t for t in tiles if not t.stats.kept]
+    assert kept and rejected
+    assert all(t.tile is None for t in rejected)
+    assert all(t.tile.shape == (OUT, OUT) for t in kept)
+    assert any(t.stats.reason == "dark" for t in rejected)
+    assert all(t.box[3] <= 200 + CROP * 0.25 for t in kept)  # mostly-air tiles rejected
+    only_kept = normals.normal_tiles(
+        scan, "HOWTEK 960", np.random.default_rng(0), crop_size=CROP, out_size=OUT
+    )
+    assert [t.box for t in only_kept] == [t.box for t in kept]
+
+
+def test_background_tiles_avoid_every_roi():
+    scan = _scan((500, 400), seed=3)
+    rois = [(100, 100, 140, 150), (350, 250, 380, 300)]
+    margin = 20
+    tiles = normals.background_tiles(
+        scan,
+        rois,
+        np.random.default_rng(0),
+        crop_size=CROP,
+        out_size=OUT,
+        margin=margin,
+        max_tiles=5,
+    )
+    assert 0 < len(tiles) <= 5
+    for t in tiles:
+        for r in rois:
+            grown = (r[0] - margin, r[1] - margin, r[2] + margin, r[3] + margin)
+            assert not common.boxes_overlap(t.box, grown)
+        assert t.stats.kept and t.tile.shape == (OUT, OUT)
+    review = normals.background_tiles(
+        scan,
+        rois,
+        np.random.default_rng(0),
+        crop_size=CROP,
+        out_size=OUT,
+        margin=margin,
+        keep_rejected=True,
+    )
+    assert any(t.stats.reason == "roi" for t in review)
+
+
+def test_mias_coordinates_bottom_left_and_diameter():
+    box = mias.mias_roi_box(100, 200, 10, 1024, scale=2.58)
+    height = round(1024 * 2.58)
+    row, col = height - 200 * 2.58, 100 * 2.58
+    assert box[0] < row < box[2] and box[1] < col < box[3]
+    assert box[2] - box[0] == pytest.approx(20 * 2.58, abs=2)
+    radius_box = mias.mias_roi_box(100, 200, 10, 1024, use_radius=True)
+    assert radius_box[2] - radius_box[0] == pytest.approx(10 * 2.58, abs=2)
+
+
+def test_mias_crops_on_a_small_scan():
+    image = _scan((128, 128), seed=4)
+    crops = mias.mias_crops(image, 64, 30, 5, np.random.default_rng(0), crop_size=40, out_size=40)
+    assert len(crops) == 3
+    scaled_h = round(128 * 2.58)
+    for c in crops:
+        assert c.tile.shape == (40, 40)
+        # crops lie around row H - 30 * 2.58 (bottom of the image), not row 30 * 2.58
+        assert c.box[2] > scaled_h - 30 * 2.58 > c.box[0]
+    with pytest.raises(ExtractionSkip, match="no-coordinates"):
+        mias.mias_crops(image, None, None, None, np.random.default_rng(0))
+    with pytest.raises(ExtractionSkip, match="roi-outside-scan"):
+        mias.mias_crops(image, 64, 400, 5, np.random.default_rng(0), crop_size=40, out_size=40)
+    with pytest.raises(ExtractionSkip, match="roi-larger-than-scan"):
+        mias.mias_crops(image, 64, 64, 500, np.random.default_rng(0), crop_size=40, out_size=40)
