@@ -1,0 +1,174 @@
+"""DICOM to numpy: pixel decoding, modality and VOI LUTs, MONOCHROME1 inversion, 16-bit to 8-bit.
+
+:func:`read_dicom` returns the image with bright = dense whatever the photometric
+interpretation, in the smallest unsigned integer type that holds the output range (``uint16``
+for 12- to 16-bit mammograms, ``uint8`` for 8-bit masks). Nothing is scaled to 8 bits until
+:func:`to_uint8` is called explicitly. Decoding goes through :mod:`pydicom.pixels`, so
+compressed transfer syntaxes decode too: RLE Lossless natively, JPEG Lossless through pylibjpeg.
+
+Examples
+--------
+>>> image = read_dicom("1-1.dcm")          # doctest: +SKIP
+>>> image.dtype, to_uint8(image).dtype     # doctest: +SKIP
+(dtype('uint16'), dtype('uint8'))
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.pixels import apply_modality_lut, apply_voi_lut, pixel_array
+
+from mammo_lib.sources.cbis_ddsm import DicomKind, dicom_kind
+from mammo_lib.sources.report import ImageReadError
+
+__all__ = ["DicomKind", "ImageReadError", "dicom_kind", "output_range", "read_dicom", "to_uint8"]
+
+_READ_ERRORS = (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError)
+
+
+def _lut_range(item: Dataset) -> tuple[float, float]:
+    """Output range of a LUT item: ``(0, 2**bits - 1)`` from its LUTDescriptor."""
+    bits = int(item.LUTDescriptor[2])
+    return 0.0, float(2**bits - 1)
+
+
+def output_range(ds: Dataset, *, apply_voi: bool = False) -> tuple[float, float]:
+    """Return the range of values the modality (and optionally VOI) transform can produce.
+
+    Parameters
+    ----------
+    ds
+        The dataset (its Image Pixel, Modality LUT and VOI LUT modules are used).
+    apply_voi
+        Whether the VOI LUT or window is applied (as in :func:`read_dicom`).
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``; MONOCHROME1 images are inverted within this range.
+    """
+    bits = int(ds.get("BitsStored", ds.get("BitsAllocated", 16)))
+    if apply_voi and "VOILUTSequence" in ds:
+        return _lut_range(ds.VOILUTSequence[0])
+    if apply_voi and "WindowCenter" in ds and "WindowWidth" in ds:
+        return 0.0, float(2**bits - 1)  # pydicom's windowing maps into the stored range
+    if "ModalityLUTSequence" in ds:
+        return _lut_range(ds.ModalityLUTSequence[0])
+    if int(ds.get("PixelRepresentation", 0)) == 1:
+        low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    else:
+        low, high = 0, 2**bits - 1
+    slope = float(ds.get("RescaleSlope", 1) or 1)
+    intercept = float(ds.get("RescaleIntercept", 0) or 0)
+    ends = sorted((low * slope + intercept, high * slope + intercept))
+    return ends[0], ends[1]
+
+
+def read_dicom(path: str | os.PathLike[str], *, apply_voi: bool = False) -> np.ndarray:
+    """Read a single-frame greyscale DICOM image so that bright means dense.
+
+    Steps: decode the pixel data (any transfer syntax pydicom and its plugins decode), apply
+    the modality LUT (rescale slope/intercept or LUT), optionally the VOI LUT or window, invert
+    MONOCHROME1 images within the output range, shift so the range starts at 0 when it would
+    be negative, round, and store in the smallest unsigned type that holds the range.
+
+    Parameters
+    ----------
+    path
+        The DICOM file.
+    apply_voi
+        Apply the VOI LUT / window centre and width stored in the file (default False: keep the
+        full dynamic range).
+
+    Returns
+    -------
+    numpy.ndarray
+        2-D array ``(rows, columns)``, ``uint8`` when the output range fits 8 bits (e.g. masks
+        0/255), else ``uint16`` (e.g. 0..4095 or 0..65535).
+
+    Raises
+    ------
+    ImageReadError
+        If the file is not readable DICOM, is truncated or corrupt, holds no pixel data, or
+        holds more than one frame or colour samples; the message names the file.
+    """
+    try:
+        ds = pydicom.dcmread(path)
+    except _READ_ERRORS as exc:
+        raise ImageReadError(path, f"not a readable DICOM file ({exc})") from exc
+    if "PixelData" not in ds:
+        raise ImageReadError(path, "DICOM file holds no pixel data (missing or truncated)")
+    if int(ds.get("SamplesPerPixel", 1)) != 1 or int(ds.get("NumberOfFrames", 1) or 1) != 1:
+        raise ImageReadError(path, "expected a single-frame greyscale image")
+    try:
+        stored = pixel_array(ds)
+    except Exception as exc:  # decoders raise many types; all mean "cannot decode"
+        raise ImageReadError(path, f"pixel data cannot be decoded ({exc})") from exc
+    if stored.ndim != 2:
+        raise ImageReadError(path, f"expected a 2-D image, decoded shape {stored.shape}")
+
+    image = apply_modality_lut(stored, ds)
+    if apply_voi:
+        image = apply_voi_lut(image, ds)
+    low, high = output_range(ds, apply_voi=apply_voi)
+    invert = str(ds.get("PhotometricInterpretation", "")).strip() == "MONOCHROME1"
+    dtype = np.uint8 if high - min(low, 0) <= 255 else np.uint16
+    if np.issubdtype(image.dtype, np.integer) and 0 <= low and high <= 65535:
+        # the common case (no rescale, unsigned): stay in integers, no float copy
+        if invert:
+            return (int(low) + int(high) - image.astype(np.int32)).astype(dtype)
+        return image.astype(dtype, copy=False)
+    image = np.asarray(image, dtype=np.float64)
+    if invert:
+        image = (low + high) - image
+    if low < 0:
+        image = image - low
+    image = np.clip(np.rint(image), 0, np.iinfo(dtype).max)
+    return image.astype(dtype)
+
+
+def to_uint8(
+    image: np.ndarray,
+    *,
+    in_range: tuple[float, float] | Literal["dtype", "image"] = "dtype",
+) -> np.ndarray:
+    """Scale an image linearly to ``uint8``, rounding to the nearest level.
+
+    Parameters
+    ----------
+    image
+        Any real-valued array (typically the ``uint16`` output of :func:`read_dicom`).
+    in_range
+        The input values mapped to 0 and 255 (values outside are clipped): ``"dtype"`` uses the
+        full range of an integer dtype (``uint16``: 0..65535, so ``v -> round(v / 257)``);
+        ``"image"`` uses the image's own minimum and maximum; or an explicit ``(low, high)``,
+        e.g. ``(0, 4095)`` for 12-bit data.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8`` array of the same shape; a ``uint8`` input with ``in_range="dtype"`` is
+        returned unchanged (as a copy).
+    """
+    image = np.asarray(image)
+    if in_range == "dtype":
+        if image.dtype == np.uint8:
+            return image.copy()
+        if not np.issubdtype(image.dtype, np.integer):
+            raise ValueError(f"in_range='dtype' needs an integer image, got {image.dtype}")
+        info = np.iinfo(image.dtype)
+        low, high = float(info.min), float(info.max)
+    elif in_range == "image":
+        low, high = float(image.min()), float(image.max())
+    else:
+        low, high = (float(v) for v in in_range)
+    if high <= low:
+        return np.zeros(image.shape, dtype=np.uint8)
+    scaled = (np.clip(image.astype(np.float64), low, high) - low) * (255.0 / (high - low))
+    return np.rint(scaled).astype(np.uint8)
