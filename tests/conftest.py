@@ -24,7 +24,6 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["MAMMO_DATA_HOME"] = os.path.join(root, "data")
     os.environ["MAMMO_WORK_DIR"] = os.path.join(root, "work")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

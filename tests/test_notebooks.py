@@ -1,0 +1,120 @@
+"""Every chapter: clean py:percent text, parameterised, and executed with the ci profile.
+
+The execution tests run each notebook of the table of contents with papermill under ci.yaml
+(through the same runner as ``mammo book``), check that every figure cell produced an image, and
+render the whole book with warnings as errors.
+"""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+import yaml
+
+from mammo_lib.book import NotebookRun, execute_all, render, stage, toc_notebooks
+from mammo_lib.config import PROFILES
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = toc_notebooks(ROOT)
+SOURCES = sorted((ROOT / "notebooks").glob("*.py"))
+
+
+def _parameters_cell(name: str) -> nbformat.NotebookNode:
+    notebook = jupytext.read(ROOT / "notebooks" / f"{name}.py")
+    cells = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, f"{name}: {len(cells)} cells tagged 'parameters' (want exactly one)"
+    return cells[0]
+
+
+def test_every_chapter_in_the_toc_exists_and_every_notebook_is_listed() -> None:
+    assert CHAPTERS, "the table of contents lists no notebook"
+    assert sorted(CHAPTERS) == sorted(p.stem for p in SOURCES)
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_notebook_source_is_clean_percent_text(source: Path) -> None:
+    text = source.read_text()
+    assert text.startswith("# %%"), f"{source.name}: not py:percent (jupytext) text"
+    notebook = jupytext.reads(text, fmt="py:percent")
+    assert notebook.cells[0].cell_type == "markdown"
+    assert notebook.cells[0].source.lstrip().startswith("# "), "first cell must hold the title"
+    for cell in notebook.cells:
+        assert not cell.get("outputs"), f"{source.name} carries outputs"
+    compile(jupytext.writes(notebook, fmt="py:percent"), str(source), "exec")
+
+
+def test_no_generated_notebook_is_tracked() -> None:
+    if not (ROOT / ".git").exists() or shutil.which("git") is None:
+        pytest.skip("not a git checkout")
+    tracked = subprocess.run(
+        ["git", "ls-files", "*.ipynb"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert tracked == []
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_profiles_only_set_parameters_the_notebooks_declare(profile: str) -> None:
+    content = yaml.safe_load((ROOT / "params" / f"{profile}.yaml").read_text()) or {}
+    for name, values in content.items():
+        assert name in CHAPTERS, f"params/{profile}.yaml: {name} is not a chapter"
+        cell = _parameters_cell(name)
+        declared = {
+            target.id
+            for node in ast.walk(ast.parse(cell.source))
+            if isinstance(node, ast.Assign | ast.AnnAssign)
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            if isinstance(target, ast.Name)
+        }
+        unknown = set(values) - declared
+        assert not unknown, f"params/{profile}.yaml sets {unknown} that {name} does not declare"
+
+
+@pytest.fixture(scope="session")
+def ci_book(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, NotebookRun]]:
+    """Execute every chapter once with the ci profile, in a copy of the book's sources."""
+    root = tmp_path_factory.mktemp("book")
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(ROOT / name, root / name)
+    for folder in ("book", "notebooks", "params"):
+        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("*.ipynb"))
+    runs = execute_all(root, "ci", force=True, keep_going=True, timeout=900)
+    return root, {run.name: run for run in runs}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_executes_with_ci_profile_and_draws_its_figures(
+    ci_book: tuple[Path, dict[str, NotebookRun]], name: str
+) -> None:
+    run = ci_book[1][name]
+    assert run.error is None, run.error
+    notebook = nbformat.read(run.output, as_version=4)
+    figures = [c for c in notebook.cells if "figure" in c.metadata.get("mystnb", {})]
+    for cell in figures:
+        images = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        label = cell.metadata["mystnb"]["figure"].get("name")
+        assert len(images) == 1, f"{name}: figure {label} has {len(images)} images"
+    errors = [
+        o for c in notebook.cells for o in c.get("outputs", []) if o["output_type"] == "error"
+    ]
+    assert not errors
+
+
+@pytest.mark.slow
+def test_book_builds_with_warnings_as_errors(ci_book: tuple[Path, dict[str, NotebookRun]]) -> None:
+    root, runs = ci_book
+    index = render(root, stage(root, list(runs.values())), strict=True)
+    assert index.is_file()
+    for name in CHAPTERS:
+        page = root / "_build" / "html" / "notebooks" / f"{name}.html"
+        assert page.is_file(), f"{name} was not rendered"
+    assert (
+        "Traceback"
+        not in (root / "_build" / "html" / "notebooks" / f"{CHAPTERS[0]}.html").read_text()
+    )
