@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mammo_lib.imaging.pgm import read_pgm
 from mammo_lib.sources.mias import (
     IMAGE_SIZE,
     MiasData,
@@ -82,7 +83,7 @@ def test_image_table_rejects_inconsistent_tissue() -> None:
 
 
 def test_scans_and_orientation(mias: MiasData) -> None:
-    image = mias.read("mdb001")
+    image = read_pgm(mias.path("mdb001"))
     assert image.shape == (IMAGE_SIZE, IMAGE_SIZE) and image.dtype == np.uint8
     assert to_row_col(0, 0) == (1023, 0)
     assert to_row_col(535, 425) == (598, 535)
@@ -96,7 +97,7 @@ def test_scans_and_orientation(mias: MiasData) -> None:
     rows, cols = np.ogrid[:IMAGE_SIZE, :IMAGE_SIZE]
     brighter, mirrored_brighter = [], []
     for line in abn.itertuples():
-        scan = mias.read(line.refnum).astype(float)
+        scan = read_pgm(mias.path(line.refnum)).astype(float)
         row, col = to_row_col(line.x, line.y)
         for centre_row, result in ((row, brighter), (line.y, mirrored_brighter)):
             dist = np.hypot(rows - centre_row, cols - col)
@@ -162,6 +163,10 @@ def test_bad_lines_are_reported_not_dropped(mias: MiasData, tmp_path: Path) -> N
     assert "mdb001" not in data.report.missing_images and "mdb322" in data.report.missing_images
     kinds = data.report.to_frame()["kind"].value_counts()
     assert kinds["skipped"] == len(bad) and kinds["extra image"] == 1
+    skips = data.report.to_skip_report()
+    assert len(skips) == len(data.report.to_frame())
+    assert any(e.path.endswith("mdb999.pgm") for e in skips)
+    assert any(e.path.endswith(f"Info.txt:{report.skipped[0].line_no}") for e in skips)
 
 
 def test_missing_info_file(tmp_path: Path) -> None:

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mammo_lib.imaging.pgm import read_pgm
+from mammo_lib.sources.report import SkipReport
 
 __all__ = [
     "CLASSES",
@@ -107,6 +106,18 @@ class InfoReport:
     def ok(self) -> bool:
         """True when nothing was skipped and table and files agree."""
         return not (self.skipped or self.missing_images or self.extra_images)
+
+    def to_skip_report(self) -> SkipReport:
+        """The entries as the project's :class:`~mammo_lib.sources.report.SkipReport`.
+
+        Paths read ``Info.txt:LINE`` for table lines and ``mdbNNN.pgm`` for files; lines kept
+        without coordinates are flagged too.
+        """
+        report = SkipReport()
+        for kind, line_no, text, reason in self.to_frame().itertuples(index=False):
+            where = f"{self.path}:{line_no}" if line_no else str(self.path.parent / f"{text}.pgm")
+            report.add(where, f"{kind}: {reason} ({text.strip()!r})")
+        return report
 
     def to_frame(self) -> pd.DataFrame:
         """All report lines as one table (columns kind, line_no, text, reason)."""
@@ -355,21 +366,16 @@ class MiasData:
     report: InfoReport
 
     def path(self, refnum: str) -> Path:
-        """The PGM file of `refnum` (e.g. ``"mdb001"``)."""
-        return self.folder / f"{refnum}.pgm"
+        """The PGM file of `refnum` (e.g. ``"mdb001"``).
 
-    def read(self, refnum: str) -> np.ndarray:
-        """The scan `refnum` as a uint8 array, 1024 x 1024, row 0 at the top."""
-        return read_pgm(self.path(refnum))
+        Read it with :func:`mammo_lib.imaging.pgm.read_pgm`: a uint8 array, 1024 x 1024,
+        row 0 at the top (convert coordinates with :func:`to_row_col`).
+        """
+        return self.folder / f"{refnum}.pgm"
 
     def lines(self, refnum: str) -> pd.DataFrame:
         """The abnormality lines of `refnum`."""
         return self.abnormalities[self.abnormalities["refnum"] == refnum]
-
-    def iter_scans(self, refnums: Iterable[str] | None = None) -> Iterable[tuple[str, np.ndarray]]:
-        """Yield ``(refnum, image)`` for the given images (default: all, in order)."""
-        for refnum in self.images.index if refnums is None else refnums:
-            yield refnum, self.read(refnum)
 
 
 def load_mias(folder: str | os.PathLike[str] | None = None) -> MiasData:
