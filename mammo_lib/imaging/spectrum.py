@@ -19,6 +19,7 @@ from scipy.stats import wasserstein_distance
 
 __all__ = [
     "PowerLawFit",
+    "background_slopes",
     "fit_power_law",
     "histogram_distances",
     "intensity_histogram",
@@ -207,6 +208,52 @@ def patch_slopes(
         freq, power = radial_power_spectrum(image[row : row + size, col : col + size])
         betas.append(fit_power_law(freq, power, fmin, fmax).beta)
     return np.asarray(betas, dtype=float)
+
+
+def background_slopes(
+    image: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    threshold: float,
+    size: int = 128,
+    n: int = 4,
+    exclude: np.ndarray | None = None,
+    erode: int = 10,
+    fmin: float = 0.02,
+    fmax: float = 0.25,
+) -> np.ndarray:
+    """Spectrum slopes of random background-tissue patches of one scan.
+
+    Patches lie wholly inside the breast (:func:`tissue_mask` with `threshold` and `erode`)
+    and outside `exclude` (e.g. the abnormality circles).
+
+    Parameters
+    ----------
+    image
+        2-D scan.
+    rng
+        Random generator for the patch positions.
+    threshold
+        Tissue threshold in the image's grey levels.
+    size, n
+        Patch side and number of patches.
+    exclude
+        Optional bool mask of pixels no patch may touch.
+    erode
+        Pixels kept clear of the breast border.
+    fmin, fmax
+        Fitting band in cycles per pixel (see :func:`fit_power_law`).
+
+    Returns
+    -------
+    numpy.ndarray
+        One beta per patch; fewer than `n` (possibly none) when the breast is too small.
+    """
+    region = tissue_mask(image, threshold, erode=erode)
+    if exclude is not None:
+        region &= ~np.asarray(exclude, dtype=bool)
+    corners = sample_patches(region, size, n, rng)
+    return patch_slopes(image, corners, size, fmin, fmax)
 
 
 def intensity_histogram(
