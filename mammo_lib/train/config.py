@@ -1,0 +1,172 @@
+"""A training run's configuration, its content hash and its run folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mammo_lib.config import work_dir
+
+#: Fields that do not change the trained weights, left out of the config hash.
+_UNHASHED = ("name", "log_every", "pr_curves", "verbose")
+#: The study's positive-class weight (it swept W = 1..7; W about 6-7 did best).
+STUDY_POS_WEIGHT = 6.0
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (saved as ``config.json`` in its run folder).
+
+    Parameters
+    ----------
+    dataset_dir
+        Folder with ``train-*.tfrecord``, ``val-*.tfrecord`` (and ``manifest.json``).
+    model_name
+        A name from :func:`mammo_lib.models.list_models`.
+    label
+        ``"label_binary"`` (2 classes) or ``"label"`` (the 5 classes).
+    image_size
+        Side the tiles are resized to on read (the study: 299).
+    epochs, batch_size
+        Training length and batch size (the study: batch 32).
+    pos_weight
+        W, the cross-entropy weight of abnormal examples.
+    learning_rate, decay_rate, decay_epochs
+        Adam's initial rate and its staircase decay (the study: 1e-3, x0.8 every 5 epochs),
+        applied per step.
+    scaling, contrast, pixel_mean
+        Input scaling mode (``raw``, ``unit``, ``centred``), optional contrast factor and the
+        centre of ``centred`` (see :class:`mammo_lib.train.layers.InputScaling`).
+    augment
+        Random flips and 90-degree rotations on the device during training.
+    seed
+        Seed of weights, shuffling, dropout and augmentation.
+    deterministic
+        Enable TensorFlow's op determinism (same seed and data give the same weights).
+    strategy
+        ``"default"``, ``"mirrored"`` (all local GPUs) or ``"multi_worker"`` (``TF_CONFIG``).
+    mixed_precision
+        Train with the ``mixed_float16`` policy (for GPUs).
+    monitor
+        Validation quantity that picks ``best.keras`` (lower is better for ``val_loss``,
+        higher for the others).
+    threshold
+        P(abnormal) threshold of the recall/precision/F1 metrics.
+    model_kwargs
+        Extra options for the model builder (e.g. ``{"width": 0.25}``).
+    name
+        Run folder name under ``work_dir()/runs``; default ``<model_name>-<hash>``.
+    log_every
+        TensorBoard scalars every this many steps (besides every epoch).
+    pr_curves
+        Write a validation PR curve to TensorBoard every epoch.
+    verbose
+        Keras ``fit`` verbosity.
+    """
+
+    dataset_dir: str
+    model_name: str = "vgg_lite"
+    label: str = "label_binary"
+    image_size: int = 299
+    epochs: int = 30
+    batch_size: int = 32
+    pos_weight: float = STUDY_POS_WEIGHT
+    learning_rate: float = 1e-3
+    decay_rate: float = 0.8
+    decay_epochs: int = 5
+    scaling: str = "unit"
+    contrast: float | None = None
+    pixel_mean: float = 104.1353
+    augment: bool = True
+    seed: int = 0
+    deterministic: bool = True
+    strategy: str = "default"
+    mixed_precision: bool = False
+    monitor: str = "val_loss"
+    threshold: float = 0.5
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    name: str | None = None
+    log_every: int = 50
+    pr_curves: bool = True
+    verbose: int | str = 0
+
+    def __post_init__(self) -> None:
+        self.dataset_dir = os.fspath(self.dataset_dir)
+        if self.label not in ("label_binary", "label"):
+            raise ValueError(f"label must be 'label_binary' or 'label', got {self.label!r}")
+        if self.epochs < 1 or self.batch_size < 1 or self.image_size < 1:
+            raise ValueError("epochs, batch_size and image_size must be positive")
+        if self.pos_weight <= 0:
+            raise ValueError(f"pos_weight must be positive, got {self.pos_weight}")
+        if self.strategy not in ("default", "mirrored", "multi_worker"):
+            raise ValueError(f"unknown strategy {self.strategy!r}")
+
+    @property
+    def n_classes(self) -> int:
+        """2 for ``label_binary``, 5 for ``label``."""
+        return 2 if self.label == "label_binary" else 5
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the config as JSON-ready values."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """Build a config from :meth:`to_dict` output (unknown keys are an error)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown training config keys: {unknown}")
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """Return a copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def config_hash(self) -> str:
+        """Return the SHA-256 of everything that determines the weights, data included.
+
+        The dataset enters through the SHA-256 of its ``manifest.json`` when there is one,
+        otherwise through the names and sizes of its shards.
+        """
+        values = {k: v for k, v in self.to_dict().items() if k not in _UNHASHED}
+        values["dataset_dir"] = dataset_fingerprint(Path(self.dataset_dir))
+        text = json.dumps(values, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def run_dir(self) -> Path:
+        """Return this run's folder: ``work_dir()/runs/<name or model_name-hash12>``."""
+        name = self.name or f"{self.model_name}-{self.config_hash()[:12]}"
+        return work_dir() / "runs" / name
+
+
+def dataset_fingerprint(dataset_dir: Path) -> str:
+    """Return a content fingerprint of a dataset folder (manifest hash, else shard list)."""
+    manifest = dataset_dir / "manifest.json"
+    if manifest.is_file():
+        return "manifest:" + hashlib.sha256(manifest.read_bytes()).hexdigest()
+    shards = sorted(dataset_dir.glob("*.tfrecord"))
+    if not shards:
+        raise FileNotFoundError(f"{dataset_dir}: no TFRecord shards and no manifest.json")
+    listing = [(p.name, p.stat().st_size) for p in shards]
+    return "shards:" + hashlib.sha256(json.dumps(listing).encode()).hexdigest()
+
+
+def split_files(dataset_dir: str | os.PathLike[str], split: str) -> list[Path]:
+    """Return the sorted ``<split>-*.tfrecord`` shards of a dataset folder (error if none)."""
+    files = sorted(Path(dataset_dir).glob(f"{split}-*.tfrecord"))
+    if not files:
+        raise FileNotFoundError(f"{dataset_dir}: no {split}-*.tfrecord shards")
+    return files
+
+
+def write_json_atomic(path: Path, value: Any) -> None:
+    """Write JSON to `path` via a temporary file and a rename."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)

@@ -1,0 +1,312 @@
+"""The fit loop: build, compile, fit with callbacks, resume, and reuse finished runs.
+
+A run folder (``TrainConfig.run_dir()``) holds::
+
+    config.json   the full config and its hash
+    state.json    epochs done, status (running / finished / diverged), best epoch
+    last.keras    the model after the last finished epoch (optimizer state included)
+    best.keras    the model at the best epoch by ``config.monitor``
+    log.csv       one row per epoch (Keras CSVLogger): loss, accuracy, recall, precision,
+                  f1, auc, and the same with ``val_``, and the learning rate
+    tb/           TensorBoard logs: scalars per epoch and every ``log_every`` steps,
+                  validation PR curves
+
+The saved models take raw ``uint8`` tiles ``[N, s, s, 1]``: input scaling (and, in
+training only, augmentation) are layers inside them; ``model.get_layer(model_name)`` is the
+bare classifier (scaled float input, Flatten -> Dense head).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from mammo_lib.dataset.tfrecord import check_shards, make_dataset
+from mammo_lib.models import build_model
+from mammo_lib.train.callbacks import LearningRateLogger, NaNGuard, PRCurves, RunCheckpoint
+from mammo_lib.train.config import TrainConfig, split_files, write_json_atomic
+from mammo_lib.train.layers import InputScaling, RandomDihedral
+from mammo_lib.train.losses import WeightedCrossEntropy
+from mammo_lib.train.metrics import training_metrics
+from mammo_lib.train.strategy import get_strategy, is_chief
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The loss became NaN or infinite; the message says where and what to try."""
+
+
+@dataclass
+class RunResult:
+    """A finished (or diverged) run: its folder, config and per-epoch history."""
+
+    run_dir: Path
+    config: TrainConfig
+    config_hash: str
+    epochs_done: int
+    status: str
+    history: pd.DataFrame
+
+    @property
+    def best_path(self) -> Path:
+        """The best checkpoint (by ``config.monitor``)."""
+        return self.run_dir / "best.keras"
+
+    @property
+    def last_path(self) -> Path:
+        """The checkpoint after the last finished epoch."""
+        return self.run_dir / "last.keras"
+
+
+def build_training_model(config: TrainConfig) -> keras.Model:
+    """Return the model a run trains: uint8 tiles -> scaling -> augmentation -> classifier."""
+    classifier = build_model(
+        config.model_name,
+        input_size=config.image_size,
+        n_classes=config.n_classes,
+        **config.model_kwargs,
+    )
+    inputs = keras.Input((config.image_size, config.image_size, 1), dtype="uint8", name="tile")
+    x = InputScaling(config.scaling, config.contrast, config.pixel_mean, name="scaling")(inputs)
+    if config.augment:
+        x = RandomDihedral(seed=config.seed, name="augment")(x)
+    outputs = classifier(x)
+    return keras.Model(inputs, outputs, name=f"{config.model_name}_run")
+
+
+def steps_per_epoch(n_records: int, batch_size: int) -> int:
+    """Number of batches in one pass over `n_records` (the last batch may be short)."""
+    return max(1, math.ceil(n_records / batch_size))
+
+
+def compile_model(model: keras.Model, config: TrainConfig, n_train: int) -> None:
+    """Compile with Adam, the staircase decay in steps, weighted CE and the run metrics."""
+    schedule = keras.optimizers.schedules.ExponentialDecay(
+        config.learning_rate,
+        decay_steps=steps_per_epoch(n_train, config.batch_size) * config.decay_epochs,
+        decay_rate=config.decay_rate,
+        staircase=True,
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=schedule, epsilon=1e-8),
+        loss=WeightedCrossEntropy(config.pos_weight),
+        metrics=training_metrics(config.threshold),
+    )
+
+
+def load_model(path: str | os.PathLike[str], compile: bool = False) -> keras.Model:
+    """Load a run's ``.keras`` checkpoint (the project's layers, loss and metrics included)."""
+    return keras.models.load_model(os.fspath(path), compile=compile)
+
+
+def load_run(run_dir: str | os.PathLike[str]) -> RunResult:
+    """Read a run folder's config, state and history."""
+    run_dir = Path(run_dir)
+    meta = _read_json(run_dir / "config.json")
+    state = _read_json(run_dir / "state.json")
+    log = run_dir / "log.csv"
+    history = pd.read_csv(log) if log.is_file() and log.stat().st_size else pd.DataFrame()
+    return RunResult(
+        run_dir=run_dir,
+        config=TrainConfig.from_dict(meta["config"]),
+        config_hash=meta["config_hash"],
+        epochs_done=int(state.get("epochs_done", 0)),
+        status=str(state.get("status", "running")),
+        history=history,
+    )
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing; not a run folder")
+    return json.loads(path.read_text())
+
+
+def _count_records(files: list[Path]) -> int:
+    ds = tf.data.TFRecordDataset([os.fspath(f) for f in files])
+    return int(ds.reduce(np.int64(0), lambda n, _: n + 1))
+
+
+@contextmanager
+def _naming_bad_shards(files: list[Path]):
+    """Turn a tf.data read error into :class:`CorruptShardError` naming the shard."""
+    try:
+        yield
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError):
+        check_shards(files)  # raises CorruptShardError naming the first bad shard
+        raise
+
+
+@contextmanager
+def _precision_policy(mixed: bool):
+    previous = keras.mixed_precision.global_policy()
+    if mixed:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def _trim_log(log: Path, epochs_done: int) -> None:
+    """Drop log rows of epochs after the last checkpoint (an interrupted epoch)."""
+    if not log.is_file() or not log.stat().st_size:
+        return
+    frame = pd.read_csv(log)
+    if "epoch" in frame and (frame["epoch"] >= epochs_done).any():
+        tmp = log.with_name(f".{log.name}.{os.getpid()}.tmp")
+        frame[frame["epoch"] < epochs_done].to_csv(tmp, index=False)
+        os.replace(tmp, log)
+
+
+def train(
+    config: TrainConfig, *, callbacks: list[keras.callbacks.Callback] | None = None
+) -> RunResult:
+    """Train a model as `config` says, resuming an interrupted run in the same folder.
+
+    Parameters
+    ----------
+    config
+        The run's configuration.
+    callbacks
+        Extra Keras callbacks (after the run's own).
+
+    Returns
+    -------
+    RunResult
+        The run folder, its history and status. A run that already finished all its epochs
+        is returned without training.
+
+    Raises
+    ------
+    ValueError
+        When the run folder holds a run with a different config.
+    TrainingDivergedError
+        When the loss becomes NaN or infinite (the run stops; ``state.json`` says
+        ``diverged``).
+    mammo_lib.dataset.tfrecord.CorruptShardError
+        When a shard cannot be read; the message names it.
+    """
+    run_dir = config.run_dir()
+    digest = config.config_hash()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config_file, state_file = run_dir / "config.json", run_dir / "state.json"
+    if config_file.is_file():
+        previous = _read_json(config_file)["config_hash"]
+        if previous != digest:
+            raise ValueError(
+                f"{run_dir}: holds a run with a different config (hash {previous[:12]}, "
+                f"this one {digest[:12]}); give the run another name or delete the folder"
+            )
+    state: dict[str, Any] = _read_json(state_file) if state_file.is_file() else {}
+    if state.get("status") == "finished" and state.get("epochs_done", 0) >= config.epochs:
+        return load_run(run_dir)
+
+    train_files = split_files(config.dataset_dir, "train")
+    val_files = split_files(config.dataset_dir, "val")
+    keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    strategy = get_strategy(config.strategy)
+    chief = is_chief(strategy)
+    if chief:
+        write_json_atomic(config_file, {"config": config.to_dict(), "config_hash": digest})
+
+    with _naming_bad_shards(train_files + val_files):
+        if "n_train" not in state:
+            state.update(n_train=_count_records(train_files), n_val=_count_records(val_files))
+    epochs_done = int(state.get("epochs_done", 0))
+    resume = epochs_done > 0 and (run_dir / "last.keras").is_file()
+    if not resume:
+        epochs_done = 0
+    state.update(status="running", epochs_done=epochs_done)
+
+    with _precision_policy(config.mixed_precision), strategy.scope():
+        if resume:
+            model = load_model(run_dir / "last.keras", compile=True)
+        else:
+            model = build_training_model(config)
+            compile_model(model, config, state["n_train"])
+    train_ds = make_dataset(
+        train_files,
+        label=config.label,
+        batch_size=config.batch_size,
+        shuffle=True,
+        seed=config.seed,
+        image_size=config.image_size,
+    ).apply(
+        tf.data.experimental.assert_cardinality(
+            steps_per_epoch(state["n_train"], config.batch_size)
+        )
+    )
+    val_ds = make_dataset(
+        val_files,
+        label=config.label,
+        batch_size=config.batch_size,
+        shuffle=False,
+        seed=config.seed,
+        image_size=config.image_size,
+    ).apply(
+        tf.data.experimental.assert_cardinality(steps_per_epoch(state["n_val"], config.batch_size))
+    )
+    log = run_dir / "log.csv"
+    if chief:
+        _trim_log(log, epochs_done)
+    guard = NaNGuard()
+    own: list[keras.callbacks.Callback] = [
+        guard,
+        LearningRateLogger(),
+        RunCheckpoint(run_dir, config.monitor, state, write=chief),
+    ]
+    if chief:
+        own += [
+            keras.callbacks.CSVLogger(os.fspath(log), append=resume),
+            keras.callbacks.TensorBoard(os.fspath(run_dir / "tb"), update_freq=config.log_every),
+        ]
+        if config.pr_curves:
+            own.append(PRCurves(val_ds, run_dir / "tb" / "pr_curves"))
+    with _naming_bad_shards(train_files + val_files):
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=config.epochs,
+            initial_epoch=epochs_done,
+            callbacks=own + list(callbacks or []),
+            verbose=config.verbose,
+        )
+    if guard.where is not None:
+        state["status"] = "diverged"
+        if chief:
+            write_json_atomic(state_file, state)
+        epoch, batch = guard.where
+        raise TrainingDivergedError(
+            f"run {run_dir.name}: the loss became NaN/inf at epoch {epoch + 1}, batch {batch + 1};"
+            f" training stopped (last good checkpoint: epoch {state['epochs_done']}). Try a lower"
+            f" learning rate (now {config.learning_rate}), check the input scaling"
+            f" ({config.scaling}) and the data."
+        )
+    state["status"] = "finished" if state["epochs_done"] >= config.epochs else "stopped"
+    if chief:
+        write_json_atomic(state_file, state)
+    return load_run(run_dir)
+
+
+def ensure_trained(config: TrainConfig) -> Path:
+    """Return the folder of a finished run of `config`, training (or resuming) it if needed."""
+    run_dir = config.run_dir()
+    state_file = run_dir / "state.json"
+    if state_file.is_file() and (run_dir / "config.json").is_file():
+        state = _read_json(state_file)
+        same = _read_json(run_dir / "config.json")["config_hash"] == config.config_hash()
+        if same and state.get("status") == "finished":
+            return run_dir
+    return train(config).run_dir
