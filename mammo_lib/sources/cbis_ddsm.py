@@ -31,7 +31,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path, PureWindowsPath
 from typing import Literal
 
 import numpy as np
@@ -438,13 +438,23 @@ def _metadata_folders(root: Path, report: SkipReport) -> list[Path] | None:
         return None
     folders = []
     for location in table["File Location"]:
-        parts = [p for p in PureWindowsPath(location.strip()).parts if p not in (".", "")]
-        folder = root.joinpath(*PurePosixPath(*parts).parts) if parts else root
+        folder = _metadata_location(root, location)
         if folder.is_dir():
             folders.append(folder)
         else:
             report.add(folder, "series folder listed in metadata.csv is missing")
     return folders
+
+
+def _metadata_location(root: Path, location: str) -> Path:
+    """Resolve a metadata.csv ``File Location`` (``.\\CBIS-DDSM\\...``, ``./CBIS-DDSM/...`` or
+    an absolute path written on another machine) against the download folder `root`."""
+    parts = list(PureWindowsPath(location.strip().replace("/", "\\")).parts)
+    if "CBIS-DDSM" in parts:
+        parts = parts[parts.index("CBIS-DDSM") :]
+    else:
+        parts = [p for p in parts if p not in (".", "") and not p.endswith("\\")]
+    return root.joinpath(*parts)
 
 
 def index_download_tree(
