@@ -8,11 +8,15 @@ import pytest
 from mammo_lib.imaging.pgm import read_pgm
 from mammo_lib.imaging.spectrum import (
     background_slopes,
+    background_spectra,
     fit_power_law,
     histogram_distances,
     intensity_histogram,
+    otsu_threshold,
     radial_power_spectrum,
+    rebin,
     sample_patches,
+    spectrum_slopes,
     tissue_mask,
 )
 from mammo_lib.sources.mias import abnormality_mask, load_mias
@@ -114,9 +118,32 @@ def test_real_mias_background_beta_near_three() -> None:
     for refnum in ["mdb003", "mdb010", "mdb100", "mdb200", "mdb300"]:
         image = read_pgm(mias.path(refnum))
         exclude = abnormality_mask(mias.lines(refnum), margin=20)
-        found = background_slopes(image, rng, threshold=40, size=128, n=4, exclude=exclude)
+        found = background_slopes(image, rng, size=128, n=4, exclude=exclude)  # Otsu threshold
         assert len(found) == 4
         betas.extend(found)
+        freq, spectra = background_spectra(image, np.random.default_rng(5), threshold=40, n=3)
+        assert spectra.shape == (3, 64) and freq.shape == (64,)
+        again = spectrum_slopes(freq, spectra)
+        assert again.shape == (3,) and np.all((again > 1.5) & (again < 4.5))
     assert 2.5 < np.median(betas) < 3.5
     # Nothing fits when the whole breast is excluded.
     assert len(background_slopes(image, rng, threshold=40, exclude=image > 0)) == 0
+
+
+def test_otsu_threshold_splits_two_modes() -> None:
+    rng = np.random.default_rng(2)
+    image = np.concatenate([rng.normal(20, 5, 3000), rng.normal(150, 20, 1000)])
+    threshold = otsu_threshold(image)
+    assert 30 < threshold < 110
+    assert np.mean(image[:3000] < threshold) > 0.99 and np.mean(image[3000:] > threshold) > 0.99
+
+
+def test_rebin() -> None:
+    image = np.arange(36, dtype=np.uint16).reshape(6, 6)
+    out = rebin(image, 2)
+    assert out.shape == (3, 3) and out.dtype == float
+    assert out[0, 0] == np.mean([0, 1, 6, 7])
+    assert rebin(image, 4).shape == (1, 1)  # a partial block is dropped
+    np.testing.assert_array_equal(rebin(image, 1), image)
+    with pytest.raises(ValueError, match="factor"):
+        rebin(image, 0)

@@ -20,10 +20,13 @@ from scipy.stats import wasserstein_distance
 __all__ = [
     "PowerLawFit",
     "background_slopes",
+    "background_spectra",
+    "otsu_threshold",
+    "rebin",
+    "spectrum_slopes",
     "fit_power_law",
     "histogram_distances",
     "intensity_histogram",
-    "patch_slopes",
     "radial_power_spectrum",
     "sample_patches",
     "tissue_mask",
@@ -189,43 +192,20 @@ def sample_patches(
     return [(int(rows[i]), int(cols[i])) for i in pick]
 
 
-def patch_slopes(
-    image: np.ndarray,
-    corners: list[tuple[int, int]],
-    size: int,
-    fmin: float = 0.02,
-    fmax: float = 0.25,
-) -> np.ndarray:
-    """Spectrum slope beta of each patch of `image` at the given corners.
-
-    Returns
-    -------
-    numpy.ndarray
-        float, one beta per corner.
-    """
-    betas = []
-    for row, col in corners:
-        freq, power = radial_power_spectrum(image[row : row + size, col : col + size])
-        betas.append(fit_power_law(freq, power, fmin, fmax).beta)
-    return np.asarray(betas, dtype=float)
-
-
-def background_slopes(
+def background_spectra(
     image: np.ndarray,
     rng: np.random.Generator,
     *,
-    threshold: float,
+    threshold: float | None = None,
     size: int = 128,
     n: int = 4,
     exclude: np.ndarray | None = None,
     erode: int = 10,
-    fmin: float = 0.02,
-    fmax: float = 0.25,
-) -> np.ndarray:
-    """Spectrum slopes of random background-tissue patches of one scan.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Radial power spectra of random background-tissue patches of one scan.
 
-    Patches lie wholly inside the breast (:func:`tissue_mask` with `threshold` and `erode`)
-    and outside `exclude` (e.g. the abnormality circles).
+    Patches lie wholly inside the breast (:func:`tissue_mask`, eroded by `erode` pixels) and
+    outside `exclude` (e.g. the abnormality circles).
 
     Parameters
     ----------
@@ -234,26 +214,111 @@ def background_slopes(
     rng
         Random generator for the patch positions.
     threshold
-        Tissue threshold in the image's grey levels.
+        Tissue threshold in the image's grey levels (None: :func:`otsu_threshold`).
     size, n
         Patch side and number of patches.
     exclude
         Optional bool mask of pixels no patch may touch.
     erode
         Pixels kept clear of the breast border.
-    fmin, fmax
-        Fitting band in cycles per pixel (see :func:`fit_power_law`).
+
+    Returns
+    -------
+    freq : numpy.ndarray
+        ``size // 2`` radial frequencies in cycles per pixel.
+    spectra : numpy.ndarray
+        Shape ``(patches, size // 2)``; fewer than `n` rows (possibly none) when the breast
+        is too small.
+    """
+    if threshold is None:
+        threshold = otsu_threshold(image)
+    region = tissue_mask(image, threshold, erode=erode)
+    if exclude is not None:
+        region &= ~np.asarray(exclude, dtype=bool)
+    freq = np.arange(1, size // 2 + 1) / size
+    spectra = [
+        radial_power_spectrum(image[row : row + size, col : col + size])[1]
+        for row, col in sample_patches(region, size, n, rng)
+    ]
+    return freq, np.asarray(spectra, dtype=float).reshape(len(spectra), freq.size)
+
+
+def spectrum_slopes(
+    freq: np.ndarray, spectra: np.ndarray, fmin: float = 0.02, fmax: float = 0.25
+) -> np.ndarray:
+    """Beta of each spectrum (row of `spectra`), fitted over ``[fmin, fmax]`` cycles/pixel."""
+    return np.array([fit_power_law(freq, row, fmin, fmax).beta for row in np.atleast_2d(spectra)])
+
+
+def background_slopes(
+    image: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    threshold: float | None = None,
+    size: int = 128,
+    n: int = 4,
+    exclude: np.ndarray | None = None,
+    erode: int = 10,
+    fmin: float = 0.02,
+    fmax: float = 0.25,
+) -> np.ndarray:
+    """Spectrum slope beta of random background-tissue patches of one scan.
+
+    See :func:`background_spectra` for the parameters and :func:`fit_power_law` for the band.
 
     Returns
     -------
     numpy.ndarray
-        One beta per patch; fewer than `n` (possibly none) when the breast is too small.
+        One beta per patch (possibly none).
     """
-    region = tissue_mask(image, threshold, erode=erode)
-    if exclude is not None:
-        region &= ~np.asarray(exclude, dtype=bool)
-    corners = sample_patches(region, size, n, rng)
-    return patch_slopes(image, corners, size, fmin, fmax)
+    freq, spectra = background_spectra(
+        image, rng, threshold=threshold, size=size, n=n, exclude=exclude, erode=erode
+    )
+    if len(spectra) == 0:
+        return np.zeros(0)
+    return spectrum_slopes(freq, spectra, fmin, fmax)
+
+
+def otsu_threshold(image: np.ndarray, bins: int = 256) -> float:
+    """Otsu's threshold: the grey level that best splits the histogram into two classes.
+
+    Parameters
+    ----------
+    image
+        Any array of grey values.
+    bins
+        Histogram bins between the minimum and the maximum.
+
+    Returns
+    -------
+    float
+        The threshold (upper edge of the darker class), in the image's units.
+    """
+    values = np.asarray(image, dtype=float).ravel()
+    counts, edges = np.histogram(values, bins=bins)
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight0 = np.cumsum(counts)
+    weight1 = weight0[-1] - weight0
+    sum0 = np.cumsum(counts * centres)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean0 = sum0 / weight0
+        mean1 = (sum0[-1] - sum0) / weight1
+        between = weight0 * weight1 * (mean0 - mean1) ** 2
+    between = np.nan_to_num(between[:-1], nan=-1.0)
+    return float(edges[int(np.argmax(between)) + 1])
+
+
+def rebin(image: np.ndarray, factor: int) -> np.ndarray:
+    """Mean over ``factor`` x ``factor`` blocks (e.g. 0.05 mm pixels to mini-MIAS's 0.2 mm).
+
+    Trailing rows and columns that do not fill a block are dropped. Returns float64.
+    """
+    if factor < 1:
+        raise ValueError(f"rebin factor must be >= 1, got {factor}")
+    image = np.asarray(image, dtype=float)
+    rows, cols = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
+    blocks = image[:rows, :cols].reshape(rows // factor, factor, cols // factor, factor)
+    return blocks.mean(axis=(1, 3))
 
 
 def intensity_histogram(
