@@ -77,6 +77,19 @@ class RunCheckpoint(keras.callbacks.Callback):
         write_json_atomic(self.run_dir / "state.json", self.state)
 
 
+class TensorBoardLogger(keras.callbacks.TensorBoard):
+    """Keras' TensorBoard callback with epoch scalars written whatever ``update_freq`` is.
+
+    Keras 3.15 writes epoch scalars inside the ``record_if(step % update_freq == 0)``
+    context it opens for step-level scalars, so with ``update_freq=N`` most epochs would go
+    unrecorded; this subclass records them unconditionally.
+    """
+
+    def _log_epoch_metrics(self, epoch: int, logs: dict[str, Any]) -> None:
+        with tf.summary.record_if(True):
+            super()._log_epoch_metrics(epoch, logs)
+
+
 class LearningRateLogger(keras.callbacks.Callback):
     """Add the optimizer's current learning rate to the epoch logs (as ``learning_rate``)."""
 
@@ -139,8 +152,8 @@ class PRCurves(keras.callbacks.Callback):
             num_thresholds=self.num_thresholds,
             display_name="validation PR curve (abnormal)",
         )
-        with self._writer.as_default():
-            tf.summary.experimental.write_raw_pb(proto.SerializeToString(), step=epoch + 1)
+        with self._writer.as_default(), tf.summary.record_if(True):
+            tf.summary.experimental.write_raw_pb(proto.SerializeToString(), step=epoch)
         self._writer.flush()
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:

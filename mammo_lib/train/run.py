@@ -33,7 +33,13 @@ import tensorflow as tf
 
 from mammo_lib.dataset.tfrecord import check_shards, make_dataset
 from mammo_lib.models import build_model
-from mammo_lib.train.callbacks import LearningRateLogger, NaNGuard, PRCurves, RunCheckpoint
+from mammo_lib.train.callbacks import (
+    LearningRateLogger,
+    NaNGuard,
+    PRCurves,
+    RunCheckpoint,
+    TensorBoardLogger,
+)
 from mammo_lib.train.config import TrainConfig, split_files, write_json_atomic
 from mammo_lib.train.layers import InputScaling, RandomDihedral
 from mammo_lib.train.losses import WeightedCrossEntropy
@@ -270,7 +276,7 @@ def train(
     if chief:
         own += [
             keras.callbacks.CSVLogger(os.fspath(log), append=resume),
-            keras.callbacks.TensorBoard(os.fspath(run_dir / "tb"), update_freq=config.log_every),
+            TensorBoardLogger(os.fspath(run_dir / "tb"), update_freq=config.log_every),
         ]
         if config.pr_curves:
             own.append(PRCurves(val_ds, run_dir / "tb" / "pr_curves"))
@@ -282,6 +288,7 @@ def train(
             initial_epoch=epochs_done,
             callbacks=own + list(callbacks or []),
             verbose=config.verbose,
+            shuffle=False,  # make_dataset shuffles, seeded
         )
     if guard.where is not None:
         state["status"] = "diverged"

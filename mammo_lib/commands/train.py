@@ -1,0 +1,114 @@
+"""``mammo train``: train one of the study's ConvNets on a TFRecord dataset (chapter 06)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def _key_value(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    return key, yaml.safe_load(value)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``train`` subcommand."""
+    parser = subparsers.add_parser(
+        "train",
+        help="train a ConvNet (vgg_lite, vgg16, inception_v4_lite) on a TFRecord dataset",
+        description=(
+            "Train a registered model on a dataset folder (train-*.tfrecord, val-*.tfrecord) "
+            "or on a dataset recipe built on demand. The run folder (config, checkpoints, "
+            "log.csv, TensorBoard logs) goes to MAMMO_WORK_DIR/runs/<name>; an interrupted "
+            "run resumes, a finished one is reused."
+        ),
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", type=Path, help="dataset folder with TFRecord shards")
+    source.add_argument("--recipe", help="dataset recipe to build (or reuse) first")
+    parser.add_argument("--model", default="vgg_lite", help="registered model name")
+    parser.add_argument(
+        "--labels",
+        choices=("binary", "multiclass"),
+        default="binary",
+        help="normal/abnormal (2 classes) or the study's 5 classes",
+    )
+    parser.add_argument("--image-size", type=int, default=299, help="tile side in pixels")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--pos-weight", type=float, default=6.0, help="W for abnormal examples")
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--scaling", choices=("raw", "unit", "centred"), default="unit")
+    parser.add_argument("--contrast", type=float, default=None, help="contrast factor")
+    parser.add_argument("--no-augment", action="store_true", help="no random flips/rotations")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--strategy", choices=("default", "mirrored", "multi_worker"), default="default"
+    )
+    parser.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPU)")
+    parser.add_argument(
+        "--model-kw",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="model builder option, e.g. width=0.5 or repeats=[1,1,1] (repeatable)",
+    )
+    parser.add_argument("--name", help="run folder name (default: model-confighash)")
+    parser.add_argument("--log-every", type=int, default=50, help="TensorBoard every N steps")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train (or resume, or reuse) a run; print its folder and last epoch's metrics."""
+    from mammo_lib.dataset.tfrecord import CorruptShardError
+    from mammo_lib.train import TrainConfig, TrainingDivergedError, train
+
+    if args.recipe is not None:
+        import mammo_lib.dataset as dataset
+
+        ensure = getattr(dataset, "ensure_dataset", None)
+        if ensure is None:
+            print("mammo train: this version cannot build recipes; pass --dataset", file=sys.stderr)
+            return 2
+        dataset_dir = Path(ensure(args.recipe, seed=args.seed))
+    else:
+        dataset_dir = args.dataset
+    config = TrainConfig(
+        dataset_dir=str(dataset_dir),
+        model_name=args.model,
+        label="label_binary" if args.labels == "binary" else "label",
+        image_size=args.image_size,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        pos_weight=args.pos_weight,
+        learning_rate=args.learning_rate,
+        scaling=args.scaling,
+        contrast=args.contrast,
+        augment=not args.no_augment,
+        seed=args.seed,
+        strategy=args.strategy,
+        mixed_precision=args.mixed_precision,
+        model_kwargs=dict(args.model_kw),
+        name=args.name,
+        log_every=args.log_every,
+        verbose=2,
+    )
+    try:
+        result = train(config)
+    except (TrainingDivergedError, CorruptShardError, FileNotFoundError, ValueError) as error:
+        print(f"mammo train: {error}", file=sys.stderr)
+        return 1
+    print(f"run: {result.run_dir}")
+    print(f"status: {result.status}, epochs: {result.epochs_done}")
+    if not result.history.empty:
+        last = result.history.iloc[-1]
+        shown = ["loss", "accuracy", "recall", "val_loss", "val_accuracy", "val_recall"]
+        print("  ".join(f"{k}={last[k]:.4f}" for k in shown if k in last))
+    return 0
