@@ -17,6 +17,7 @@ from mammo_lib.imaging.spectrum import (
     rebin,
     sample_patches,
     spectrum_slopes,
+    texture_statistics,
     tissue_mask,
 )
 from mammo_lib.sources.mias import abnormality_mask, load_mias
@@ -147,3 +148,24 @@ def test_rebin() -> None:
     np.testing.assert_array_equal(rebin(image, 1), image)
     with pytest.raises(ValueError, match="factor"):
         rebin(image, 0)
+
+
+def test_texture_statistics_pools_scans() -> None:
+    rng = np.random.default_rng(4)
+    scans = []
+    for seed in range(3):
+        image = np.full((300, 300), 10.0)
+        field = power_law_field(512, 3.0, seed)[:260, :250]
+        image[20:280, 0:250] = 120 + 15 * (field - field.mean()) / field.std()
+        scans.append((np.clip(image, 0, 255), None))
+    exclude = np.zeros((300, 300), dtype=bool)
+    exclude[:, :200] = True  # leaves too little tissue for a 128 patch
+    scans.append((scans[0][0], exclude))
+    stats = texture_statistics(scans, rng, maxval=255, size=128, n=2, bins=32)
+    assert stats.n_images == 4
+    assert stats.spectra.shape == (6, 64) and stats.betas.shape == (6,)
+    assert abs(np.median(stats.betas) - 3.0) < 0.4
+    assert np.sum(stats.density * np.diff(stats.edges)) == pytest.approx(1.0)
+    assert stats.edges[np.argmax(stats.density)] == pytest.approx(120 / 255, abs=0.1)
+    with pytest.raises(ValueError, match="no scans"):
+        texture_statistics([], rng, maxval=255)

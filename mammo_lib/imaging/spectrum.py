@@ -10,6 +10,7 @@ histograms of images with different bit depths (values scaled to [0, 1] first).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,8 @@ from scipy.stats import wasserstein_distance
 
 __all__ = [
     "PowerLawFit",
+    "TextureStats",
+    "texture_statistics",
     "background_slopes",
     "background_spectra",
     "otsu_threshold",
@@ -353,6 +356,86 @@ def intensity_histogram(
         values.ravel() / maxval, bins=bins, range=(0.0, 1.0), density=True
     )
     return edges, density
+
+
+@dataclass
+class TextureStats:
+    """Grey levels and background spectra pooled over a set of scans.
+
+    Attributes
+    ----------
+    edges, density
+        Mean over scans of the breast-pixel histograms on [0, 1] (:func:`intensity_histogram`).
+    freq
+        Radial frequencies of the spectra, cycles per pixel.
+    spectra
+        One row per background patch.
+    betas
+        The slope of each row of `spectra`, fitted over the band given.
+    n_images
+        Scans that contributed.
+    """
+
+    edges: np.ndarray
+    density: np.ndarray
+    freq: np.ndarray
+    spectra: np.ndarray
+    betas: np.ndarray
+    n_images: int
+
+
+def texture_statistics(
+    scans: Iterable[tuple[np.ndarray, np.ndarray | None]],
+    rng: np.random.Generator,
+    *,
+    maxval: float,
+    size: int = 128,
+    n: int = 4,
+    bins: int = 64,
+    fmin: float = 0.02,
+    fmax: float = 0.25,
+) -> TextureStats:
+    """Pool breast histograms and background-patch spectra over scans.
+
+    Each scan's breast is :func:`tissue_mask` at its :func:`otsu_threshold`; its histogram
+    counts those pixels, its patches (see :func:`background_spectra`) avoid the scan's
+    exclusion mask.
+
+    Parameters
+    ----------
+    scans
+        ``(image, exclude)`` pairs; `exclude` is a bool mask or None.
+    rng
+        Random generator for the patch positions.
+    maxval
+        Full scale of the grey levels (255 for 8-bit).
+    size, n
+        Patch side and patches per scan.
+    bins
+        Histogram bins on [0, 1].
+    fmin, fmax
+        Fitting band in cycles per pixel.
+
+    Returns
+    -------
+    TextureStats
+    """
+    densities, spectra = [], []
+    freq = np.arange(1, size // 2 + 1) / size
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    for image, exclude in scans:
+        threshold = otsu_threshold(image)
+        edges, density = intensity_histogram(image, maxval, bins, tissue_mask(image, threshold))
+        densities.append(density)
+        freq, found = background_spectra(
+            image, rng, threshold=threshold, size=size, n=n, exclude=exclude
+        )
+        spectra.extend(found)
+    if not densities:
+        raise ValueError("no scans given")
+    spectra_arr = np.asarray(spectra, dtype=float).reshape(len(spectra), freq.size)
+    betas = spectrum_slopes(freq, spectra_arr, fmin, fmax) if len(spectra) else np.zeros(0)
+    return TextureStats(edges, np.mean(densities, axis=0), freq, spectra_arr, betas, len(densities))
 
 
 def histogram_distances(edges: np.ndarray, p: np.ndarray, q: np.ndarray) -> dict[str, float]:
