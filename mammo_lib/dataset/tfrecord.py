@@ -28,24 +28,16 @@ same while it iterates.
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import tensorflow as tf
-from PIL import Image
 
-#: Class codes of the study (``label``).
-LABELS: dict[str, int] = {
-    "NORMAL": 0,
-    "BENIGN_calcification": 1,
-    "BENIGN_mass": 2,
-    "MALIGNANT_calcification": 3,
-    "MALIGNANT_mass": 4,
-}
+from mammo_lib.dataset.labels import LABELS
+from mammo_lib.dataset.png import encode_png
+
 #: Allowed values of ``source``.
 SOURCES: tuple[str, ...] = ("cbis-ddsm", "ddsm", "mias", "cbis-background")
 #: Label fields ``make_dataset`` can return.
@@ -68,18 +60,6 @@ FEATURES: dict[str, tf.io.FixedLenFeature] = {
 
 class CorruptShardError(RuntimeError):
     """A TFRecord shard that cannot be read; the message names the file."""
-
-
-def encode_png(image: np.ndarray) -> bytes:
-    """Encode a 2-D ``uint8`` array (or ``[H, W, 1]``) as PNG bytes, deterministically."""
-    array = np.asarray(image)
-    if array.ndim == 3 and array.shape[-1] == 1:
-        array = array[..., 0]
-    if array.ndim != 2 or array.dtype != np.uint8:
-        raise ValueError(f"a tile must be a 2-D uint8 array, got {array.dtype} {array.shape}")
-    buffer = io.BytesIO()
-    Image.fromarray(array, mode="L").save(buffer, format="PNG", compress_level=6)
-    return buffer.getvalue()
 
 
 def serialize_example(example: Mapping[str, Any]) -> bytes:

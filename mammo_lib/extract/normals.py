@@ -59,13 +59,15 @@ class KeepRule:
 
 
 #: The study's rules by digitizer. ``CBIS`` (for background tiles, whose digitizer the CBIS
-#: tables do not give) and ``MIAS`` take the Howtek rule.
+#: tables do not give) and ``MIAS`` take the Howtek rule; ``BASIC`` keeps only the pixel-count
+#: limits.
 KEEP_RULES: dict[str, KeepRule] = {
     "DBA": KeepRule(var_min=20, var_max=1500, mean_min=38),
     "LUMISYS": KeepRule(var_min=10, var_max=10000, mean_min=28),
     "HOWTEK": KeepRule(var_min=10, var_max=10000, mean_min=30),
     "CBIS": KeepRule(var_min=10, var_max=10000, mean_min=30),
     "MIAS": KeepRule(var_min=10, var_max=10000, mean_min=30),
+    "BASIC": KeepRule(var_min=0.0, var_max=math.inf, mean_min=0.0),
 }
 
 
@@ -179,6 +181,7 @@ def normal_tiles(
     out_size: int = OUT_SIZE,
     stride: int | None = None,
     trim: float = 0.07,
+    rule: KeepRule | None = None,
     keep_rejected: bool = False,
 ) -> list[NormalTile]:
     """Tile a normal scan the study's way and apply the digitizer's keep-rule.
@@ -197,6 +200,8 @@ def normal_tiles(
         Step between tiles; None gives the study's ``350 / 598`` of the crop.
     trim
         Fraction trimmed on every side (white borders, labels).
+    rule
+        A keep-rule to use instead of the digitizer's (the digitizer is then not checked).
     keep_rejected
         Also return rejected candidates (``tile`` None), for review plots.
 
@@ -205,7 +210,7 @@ def normal_tiles(
     ExtractionSkip
         ``unknown-digitizer``, ``scan-smaller-than-tile``.
     """
-    rule = keep_rule(digitizer)
+    rule = keep_rule(digitizer) if rule is None else rule
     stride = stride or max(1, int(round(crop_size * 350 / CROP_SIZE)))
     area = trim_box(scan8.shape, trim)
     check_scan((area[2] - area[0], area[3] - area[1]), crop_size)

@@ -1,0 +1,109 @@
+"""Labels, recipes, patient-level splits and the leakage check (on the real CBIS tables)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from mammo_lib.dataset import labels, recipes, splits
+from mammo_lib.sources.cbis_ddsm import read_case_tables
+
+
+@pytest.fixture(scope="module")
+def cbis_table(mirror) -> pd.DataFrame:
+    return read_case_tables(mirror / "cbis-ddsm")
+
+
+def test_label_codes_follow_the_study():
+    assert labels.cbis_label("BENIGN_WITHOUT_CALLBACK", "calcification") == 1
+    assert labels.cbis_label("BENIGN", "mass") == 2
+    assert labels.cbis_label("MALIGNANT", "calcification") == 3
+    assert labels.cbis_label("MALIGNANT", "mass") == 4
+    assert labels.mias_label("NORM", None) == 0
+    assert labels.mias_label("CALC", "M") == 3
+    assert labels.mias_label("SPIC", "B") == 2
+    assert [labels.binary(k) for k in range(5)] == [0, 1, 1, 1, 1]
+    assert labels.CLASS_NAMES[4] == "MALIGNANT_mass"
+    with pytest.raises(ValueError, match="unknown pathology"):
+        labels.cbis_label("UNKNOWN", "mass")
+    with pytest.raises(ValueError, match="severity"):
+        labels.mias_label("CIRC", None)
+
+
+def test_every_real_cbis_row_gets_a_label(cbis_table):
+    codes = [
+        labels.cbis_label(p, t)
+        for p, t in zip(cbis_table.pathology, cbis_table.abnormality_type, strict=True)
+    ]
+    assert set(codes) == {1, 2, 3, 4}
+
+
+def test_recipes_are_data_with_overrides():
+    assert set(recipes.RECIPES) == {"6", "8", "9", "9-background"}
+    nine = recipes.get_recipe("9")
+    assert (nine.roi_method, nine.normals, nine.normal_filter, nine.normal_fraction) == (
+        2,
+        "ddsm",
+        "digitizer",
+        0.83,
+    )
+    assert recipes.get_recipe("6").roi_method == 1 and recipes.get_recipe("6").label == "label"
+    assert recipes.get_recipe("9-background").normals == "cbis-background"
+    small = recipes.get_recipe("9", tile_size=64, crop_size=128, stride=None)
+    assert (small.tile_size, small.crop_size) == (64, 128)
+    assert small.key() != nine.key() and recipes.get_recipe("9").key() == nine.key()
+    with pytest.raises(KeyError, match="known"):
+        recipes.get_recipe("7")
+    with pytest.raises(TypeError, match="unknown recipe field"):
+        recipes.get_recipe("9", tile=3)
+    with pytest.raises(ValueError, match="tile_size"):
+        recipes.get_recipe("9", tile_size=700)
+
+
+def test_patient_split_is_deterministic_and_order_free():
+    patients = [f"P_{i:05d}" for i in range(2000)]
+    fractions = {"train": 0.7, "val": 0.1, "test": 0.2}
+    a = [splits.assign_split(p, 3, fractions) for p in patients]
+    b = [splits.assign_split(p, 3, fractions) for p in reversed(patients)][::-1]
+    assert a == b
+    share = pd.Series(a).value_counts(normalize=True)
+    assert abs(share["train"] - 0.7) < 0.04 and abs(share["test"] - 0.2) < 0.04
+    assert a != [splits.assign_split(p, 4, fractions) for p in patients]
+
+
+def test_official_cbis_split_leaks_patients_and_is_resolved(cbis_table):
+    with pytest.raises(splits.LeakageError, match="patient_key"):
+        splits.check_leakage(cbis_table.assign(patient_key=cbis_table.patient_id))
+    kept, skipped = splits.resolve_official_overlap(cbis_table)
+    overlap = set(cbis_table[cbis_table.split == "train"].patient_id) & set(
+        cbis_table[cbis_table.split == "test"].patient_id
+    )
+    assert overlap and len(skipped) == len(cbis_table) - len(kept)
+    assert {s["reason"] for s in skipped} == {"patient-in-official-test"}
+    assert len(kept[kept.split == "test"]) == len(cbis_table[cbis_table.split == "test"])
+    kept = kept.assign(
+        split=splits.cbis_splits(kept.patient_id, kept.split, seed=0, val_fraction=0.1).values
+    )
+    splits.check_leakage(kept.assign(patient_key=kept.patient_id, abnormality_id=kept.roi_id))
+    val_share = kept[kept.split != "test"].groupby("patient_id").split.first().eq("val").mean()
+    assert 0.07 < val_share < 0.13
+
+
+def test_leakage_check_names_what_leaks():
+    records = pd.DataFrame(
+        {
+            "split": ["train", "train", "test", "test"],
+            "patient_key": ["cbis:P_1", "cbis:P_2", "cbis:P_3", "cbis:P_4"],
+            "scan_key": ["s1", "s2", "s3", "s4"],
+            "abnormality_id": ["R1", "R2", "R3", ""],
+        }
+    )
+    splits.check_leakage(records)
+    leaking = records.copy()
+    leaking.loc[2, "patient_key"] = "cbis:P_1"  # the same patient in train and test
+    with pytest.raises(splits.LeakageError, match=r"cbis:P_1 in \['test', 'train'\]"):
+        splits.check_leakage(leaking)
+    roi_leak = records.copy()
+    roi_leak.loc[3, "abnormality_id"] = "R1"  # one ROI's tiles in two splits
+    with pytest.raises(splits.LeakageError, match="abnormality_id"):
+        splits.check_leakage(roi_leak)
