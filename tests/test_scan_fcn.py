@@ -189,3 +189,28 @@ def test_project_models_convert(name: str, size: int, options: dict, stride: int
     )
     image = _image((size + 2 * stride + 5, size + stride))
     assert probability_map(fcn, image).shape == (4, 2)
+
+
+def test_training_run_model_converts_with_its_preprocessing() -> None:
+    """A run's model (uint8 -> scaling -> augmentation -> classifier) converts as a whole."""
+    from mammo_lib.train import TrainConfig, build_training_model
+
+    config = TrainConfig(
+        dataset_dir="unused",
+        image_size=64,
+        scaling="centred",
+        model_kwargs={"width": 0.125, "fc_units": [8, 8]},
+    )
+    model = build_training_model(config)
+    _randomise_bn(model.get_layer("vgg_lite"), np.random.default_rng(0))
+    fcn = to_fully_convolutional(model)
+    assert (fcn.tile, fcn.stride) == ((64, 64), 64)
+    rng = np.random.default_rng(2)
+    tiles = rng.integers(0, 256, (3, 64, 64, 1)).astype("uint8")
+    got = abnormal_probability(keras.ops.convert_to_numpy(fcn.model(tiles.astype("float32"))))
+    np.testing.assert_allclose(
+        got[:, 0, 0], classifier_abnormal_probability(model, tiles), atol=1e-5
+    )
+    image = rng.integers(0, 256, (64 + 128, 64 + 64)).astype("float32")
+    dense, crops = probability_map(fcn, image), sliding_window_map(model, fcn, image)
+    assert dense.shape == crops.shape == (3, 2)

@@ -31,6 +31,7 @@ near the crop borders' receptive fields (see :mod:`mammo_lib.scan.sliding`).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -117,6 +118,8 @@ def _ends_in_logits(model: keras.Model) -> bool:
             continue
         if isinstance(layer, layers.Softmax):
             return False
+        if isinstance(layer, keras.Model):
+            return _ends_in_logits(layer)
         activation = getattr(layer, "activation", None)
         if activation is not None:
             name = getattr(activation, "__name__", str(activation))
@@ -211,14 +214,19 @@ def to_fully_convolutional(model: keras.Model) -> FullyConvolutional:
     Parameters
     ----------
     model
-        A Keras functional model ``(N, T, T, C) -> (N, n_classes)`` whose trunk (convolutions,
-        pooling, normalisation) ends in one ``Flatten`` or global-pooling layer followed by a
-        chain of ``Dense``, ``BatchNormalization``, activation and ``Dropout`` layers.
+        Either a bare classifier, a Keras functional model ``(N, T, T, C) -> (N, n_classes)``
+        whose trunk (convolutions, pooling, normalisation) ends in one ``Flatten`` or
+        global-pooling layer followed by a chain of ``Dense``, ``BatchNormalization``,
+        activation and ``Dropout`` layers; or a model that wraps one such classifier as a
+        nested model after element-wise preprocessing layers (a training run's model:
+        ``uint8`` tiles -> input scaling -> augmentation -> classifier). The preprocessing is
+        kept, run in inference mode (augmentation is then the identity).
 
     Returns
     -------
     FullyConvolutional
-        The converted network with its tile size and output stride.
+        The converted network with its tile size and output stride; its input takes the same
+        values as `model`'s (e.g. raw 0-255 grey levels for a run's model).
 
     Raises
     ------
@@ -226,6 +234,45 @@ def to_fully_convolutional(model: keras.Model) -> FullyConvolutional:
         If the model's input is not ``(T_h, T_w, C)`` or its head holds a layer that has no
         convolutional equivalent.
     """
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    if len(nested) == 1:
+        return _convert_wrapped(model, nested[0])
+    return _convert_classifier(model)
+
+
+def _convert_wrapped(model: keras.Model, classifier: keras.Model) -> FullyConvolutional:
+    """Convert ``preprocessing -> classifier``; the preprocessing runs densely as it is."""
+    for layer in model.layers:
+        contrast = getattr(layer, "contrast", None)
+        if contrast is not None and contrast != 1.0:
+            warnings.warn(
+                f"layer {layer.name!r} adjusts contrast around each tile's own mean; on a whole "
+                "scan it uses the scan's mean, so the map only approximates the tile classifier",
+                stacklevel=3,
+            )
+    core = _convert_classifier(classifier)
+    channels = int(model.inputs[0].shape[-1])
+    nodes = classifier._inbound_nodes  # where the classifier is called in the outer graph
+    if len(nodes) != 1 or len(nodes[0].input_tensors) != 1:
+        raise ValueError(f"model {model.name!r}: classifier {classifier.name!r} is not called once")
+    prefix = keras.Model(model.inputs, nodes[0].input_tensors[0], name=f"{model.name}_prefix")
+    new_input = keras.Input((None, None, channels), name="scan")
+    dense_prefix = keras.models.clone_model(
+        prefix, input_tensors=[new_input], clone_function=lambda layer: layer
+    )
+    outputs = core.model(dense_prefix.outputs[0], training=False)
+    wrapped = keras.Model(new_input, outputs, name=f"{model.name}_fcn")
+    return FullyConvolutional(
+        model=wrapped,
+        tile=core.tile,
+        stride=core.stride,
+        channels=channels,
+        n_classes=core.n_classes,
+    )
+
+
+def _convert_classifier(model: keras.Model) -> FullyConvolutional:
+    """Convert a bare classifier (see :func:`to_fully_convolutional`)."""
     input_shape = tuple(model.inputs[0].shape[1:])
     if len(input_shape) != 3 or None in input_shape:
         raise ValueError(f"model {model.name!r}: input shape {input_shape} is not (H, W, C)")
