@@ -1,0 +1,62 @@
+"""``mammo synth``: write a synthetic CBIS-DDSM download and DDSM normals."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mammo_lib.sources.synthetic import DEFAULT_DIFFICULTY, generate
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``synth`` subcommand."""
+    parser = subparsers.add_parser(
+        "synth",
+        help="write synthetic CBIS-DDSM and DDSM-normal stand-ins in the real formats",
+        description=(
+            "Write OUT/cbis-ddsm (NBIA Data Retriever tree of DICOMs, metadata.csv, the four "
+            "case-description CSVs) and OUT/ddsm (normal cases: .ics + .LJPEG), plus ground "
+            "truth CSVs in OUT."
+        ),
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--cases", type=int, required=True, help="number of CBIS full scans")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--size",
+        choices=("full", "small"),
+        default="full",
+        help="full (~5300x3100) or small (a third per side); default full",
+    )
+    parser.add_argument(
+        "--difficulty",
+        type=float,
+        default=DEFAULT_DIFFICULTY,
+        help=f"lesion difficulty 0..1 (default {DEFAULT_DIFFICULTY})",
+    )
+    parser.add_argument(
+        "--normals",
+        type=int,
+        default=None,
+        help="number of DDSM normal cases (default: cases/4, at least 1)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Generate the tree and print a one-line summary; return 0."""
+    tree = generate(
+        args.out,
+        args.cases,
+        seed=args.seed,
+        size=args.size,
+        difficulty=args.difficulty,
+        normals=args.normals,
+        progress=True,
+    )
+    print(
+        f"wrote {len(tree.scans)} CBIS scans ({len(tree.lesions)} abnormalities) to "
+        f"{tree.cbis_root} and {tree.normals['case'].nunique()} DDSM normal cases "
+        f"({len(tree.normals)} views) to {tree.ddsm_root}"
+    )
+    return 0
