@@ -107,3 +107,14 @@ def test_leakage_check_names_what_leaks():
     roi_leak.loc[3, "abnormality_id"] = "R1"  # one ROI's tiles in two splits
     with pytest.raises(splits.LeakageError, match="abnormality_id"):
         splits.check_leakage(roi_leak)
+
+
+def test_quota_split_gives_exact_shares_even_for_few_patients():
+    fractions = {"train": 0.7, "val": 0.1, "test": 0.2}
+    patients = [f"A_{i:04d}" for i in range(10)]
+    split = splits.quota_splits(patients, 0, fractions)
+    assert pd.Series(split).value_counts().to_dict() == {"train": 7, "test": 2, "val": 1}
+    assert splits.quota_splits(reversed(patients + patients), 0, fractions) == split
+    three = splits.quota_splits(patients[:3], 0, fractions)
+    assert sorted(three.values()) == ["test", "train", "train"]
+    assert splits.quota_splits(patients, 1, fractions) != split

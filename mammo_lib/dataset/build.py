@@ -40,9 +40,9 @@ from mammo_lib.dataset.labels import CLASS_NAMES, cbis_label, mias_label
 from mammo_lib.dataset.recipes import Recipe, get_recipe
 from mammo_lib.dataset.splits import (
     SPLITS,
-    assign_split,
     cbis_splits,
     check_leakage,
+    quota_splits,
     resolve_official_overlap,
 )
 from mammo_lib.dataset.tasks import Roi, ScanTask, file_fingerprint, load_result, run_task
@@ -205,6 +205,7 @@ def plan_ddsm(inputs: DatasetInputs, recipe: Recipe, seed: int) -> Plan:
         "val": recipe.val_fraction,
         "test": recipe.normal_test_fraction,
     }
+    split_of = quota_splits(table["patient_id"].astype(str), seed, fractions)
     tasks = []
     for r in table.sort_values(["case_id", "side", "view"]).itertuples(index=False):
         scan_id = f"{r.case_id}.{r.side}_{r.view}"
@@ -212,7 +213,7 @@ def plan_ddsm(inputs: DatasetInputs, recipe: Recipe, seed: int) -> Plan:
             ScanTask(
                 key=f"ddsm/{scan_id}",
                 kind="ddsm",
-                split=assign_split(str(r.patient_id), seed, fractions),
+                split=split_of[str(r.patient_id)],
                 patient_id=str(r.patient_id),
                 scan_id=scan_id,
                 path=str(r.path),
@@ -596,3 +597,79 @@ def shard_files(folder: str | os.PathLike[str], split: str) -> list[Path]:
 def iter_skips(folder: str | os.PathLike[str]) -> Iterable[dict[str, str]]:
     """The skipped inputs recorded in a build's manifest."""
     return iter(load_manifest(folder)["skipped"])
+
+
+def ensure_dataset(
+    recipe: str | Recipe,
+    *,
+    synthetic_cases: int,
+    seed: int = 0,
+    scan_size: str = "small",
+    tile_size: int | None = None,
+    crop_size: int | None = None,
+    include_mias: bool = True,
+    mias_images: int | None = None,
+    scheduler: Any = None,
+    progress: bool = True,
+    out_root: str | os.PathLike[str] | None = None,
+    **overrides: Any,
+) -> Path:
+    """Build (or reuse) a recipe on a synthetic CBIS-DDSM/DDSM tree and the real MIAS.
+
+    Everything it needs is obtained through cached calls (the synthetic tree, MIAS through
+    the data registry), so a notebook can call it alone.
+
+    Parameters
+    ----------
+    recipe
+        Recipe name or object.
+    synthetic_cases
+        CBIS full scans in the synthetic tree (see
+        :func:`mammo_lib.sources.synthetic.ensure_synthetic_tree`).
+    seed
+        Seed of the synthetic tree and of the build.
+    scan_size
+        ``"full"`` (about 5300 x 3100, 50 um) or ``"small"`` (a third per side, 100 um).
+    tile_size
+        Stored tile side; None: the recipe's (299), or the crop if smaller.
+    crop_size
+        Crop side in scan pixels; None: 598 on full scans, 299 on small ones (the same
+        anatomy, since small scans have twice the pixel pitch).
+    include_mias
+        Add the real MIAS test split.
+    mias_images
+        Use only the first this many MIAS images (None: all 322).
+    scheduler, progress, out_root
+        As for :func:`build_dataset`.
+    **overrides
+        Further recipe fields (e.g. ``max_normal_tiles_per_scan``).
+    """
+    from mammo_lib.sources.registry import fetch
+    from mammo_lib.sources.synthetic import ensure_synthetic_tree
+
+    if scan_size not in ("full", "small"):
+        raise ValueError(f"scan_size must be 'full' or 'small', not {scan_size!r}")
+    crop = crop_size or (598 if scan_size == "full" else 299)
+    base = get_recipe(recipe)
+    chosen = get_recipe(
+        base,
+        crop_size=crop,
+        tile_size=tile_size or min(base.tile_size, crop),
+        include_mias=include_mias,
+        **overrides,
+    )
+    root = ensure_synthetic_tree(synthetic_cases, seed=seed, size=scan_size)
+    mias_folder = fetch("mias") if include_mias else None
+    refnums = None
+    if include_mias and mias_images is not None:
+        refnums = tuple(f"mdb{i:03d}" for i in range(1, int(mias_images) + 1))
+    inputs = DatasetInputs(
+        cbis_root=root / "cbis-ddsm",
+        cbis_tables=root / "cbis-ddsm",
+        ddsm_root=root / "ddsm",
+        mias_folder=mias_folder,
+        mias_refnums=refnums,
+    )
+    return build_dataset(
+        chosen, inputs, seed=seed, scheduler=scheduler, out_root=out_root, progress=progress
+    )

@@ -12,7 +12,7 @@ records each one, so the leakage check can hold.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
@@ -31,7 +31,7 @@ def unit_hash(seed: int, *keys: object) -> float:
 
 
 def assign_split(patient: str, seed: int, fractions: Mapping[str, float]) -> str:
-    """Assign a patient to one of `fractions` (split -> share; shares sum to 1) by hash."""
+    """Assign one patient to one of `fractions` (split -> share, summing to 1) by its hash alone."""
     u = unit_hash(seed, "split", patient)
     total = 0.0
     for split, share in fractions.items():
@@ -41,14 +41,48 @@ def assign_split(patient: str, seed: int, fractions: Mapping[str, float]) -> str
     return list(fractions)[-1]
 
 
+def quota_splits(
+    patients: Iterable[str], seed: int, fractions: Mapping[str, float]
+) -> dict[str, str]:
+    """Assign patients to splits in exact proportions (largest remainder), ordered by hash.
+
+    Patients are sorted by their seeded hash and cut into consecutive runs of the sizes the
+    fractions give, so the result depends on the set of patients and the seed, not on their
+    order, and small sets are split as evenly as the fractions allow. The first split listed
+    (e.g. ``train``) takes what rounding leaves.
+
+    Returns
+    -------
+    dict
+        ``{patient: split}``.
+    """
+    unique = sorted(set(map(str, patients)), key=lambda p: (unit_hash(seed, "split", p), p))
+    n = len(unique)
+    names = list(fractions)
+    sizes = {name: int(round(fractions[name] * n)) for name in names[1:]}
+    while sum(sizes.values()) > n:  # rounding up everywhere cannot exceed the patients
+        largest = max(sizes, key=sizes.__getitem__)
+        sizes[largest] -= 1
+    sizes = {names[0]: n - sum(sizes.values()), **sizes}
+    out: dict[str, str] = {}
+    start = 0
+    for name in names[1:] + names[:1]:
+        for patient in unique[start : start + sizes[name]]:
+            out[patient] = name
+        start += sizes[name]
+    return out
+
+
 def cbis_splits(
     patients: pd.Series, official: pd.Series, seed: int, val_fraction: float
 ) -> pd.Series:
     """Keep the official CBIS split and move `val_fraction` of training patients to ``val``."""
+    train_patients = patients[official == "train"]
+    chosen = quota_splits(train_patients, seed, {"train": 1.0 - val_fraction, "val": val_fraction})
     out = official.astype(str).copy()
     is_val = [
-        split == "train" and unit_hash(seed, "val", patient) < val_fraction
-        for patient, split in zip(patients, official, strict=True)
+        split == "train" and chosen.get(str(p)) == "val"
+        for p, split in zip(patients, official, strict=True)
     ]
     out[pd.Series(is_val, index=out.index)] = "val"
     return out
