@@ -128,6 +128,11 @@ def find_regions(prob_map: np.ndarray, threshold: float, geometry: MapGeometry) 
         pr, pc = np.unravel_index(int(np.argmax(local)), local.shape)
         row0, col0 = window[0].start, window[1].start
         centre = geometry.cell_centres(np.array(row0 + pr), np.array(col0 + pc))
+        # a cell at the padded bottom/right edge can centre past the scan: clip into it
+        centre = (
+            np.clip(centre[0], 0, geometry.scan_shape[0] - 1),
+            np.clip(centre[1], 0, geometry.scan_shape[1] - 1),
+        )
         regions.append(
             Region(
                 peak_probability=float(local[pr, pc]),

@@ -1,0 +1,454 @@
+"""Whole-scan prediction with a trained run: read a scan, resample it, map it, write results.
+
+For each scan :func:`predict_scan` gives a :class:`ScanPrediction`, and
+:func:`write_prediction` writes three files named after the scan:
+
+``<stem>.heatmap.png``
+    The scan (downscaled for display) with the probability map overlaid and the regions at or
+    above the threshold outlined.
+``<stem>.map.npy``
+    The probability map, float32 ``(rows, cols)``, one cell per map step.
+``<stem>.json``
+    Scan-level probability, threshold, regions (boxes in scan pixel coordinates with their
+    peak probability) and the geometry needed to place the map on the scan.
+
+Scale. A run's model saw tiles cut as ``crop_size`` scan pixels resized to ``image_size``
+(the study: 598 -> 299), from scans of about 0.05 mm per pixel (CBIS-DDSM / DDSM digitizers
+at 42-50 microns; the synthetic generator draws at 0.05 mm). The run's ``config.json`` does
+not record millimetres, so the training scale is taken as ``DEFAULT_SOURCE_SPACING_MM *
+crop_size / image_size`` mm per model pixel, with ``crop_size`` from the dataset's
+manifest (598 when it cannot be read); a ``"pixel_spacing_mm"`` entry in ``config.json``,
+if a run carries one, wins. A scan is resampled from its own pixel spacing (the DICOM
+header's ``PixelSpacing`` or ``ImagerPixelSpacing`` when present, else the caller's value,
+else assumed to be ``DEFAULT_SOURCE_SPACING_MM``) to that scale. Every choice is recorded in
+the JSON.
+
+Grey levels. Scans are brought to 8 bits as the tiles were (:func:`mammo_lib.extract.common.
+to_uint8`, by bit depth; MONOCHROME1 inverted by :func:`mammo_lib.imaging.dicom.read_dicom`),
+and the run's own input-scaling layer runs inside the converted network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+from PIL import Image, ImageDraw, UnidentifiedImageError
+
+from mammo_lib.extract.common import to_uint8
+from mammo_lib.scan.fcn import (
+    DEFAULT_SCORE,
+    DEFAULT_TOP_K,
+    FullyConvolutional,
+    ScoreMethod,
+    probability_map,
+    scan_score,
+    to_fully_convolutional,
+)
+from mammo_lib.scan.regions import MapGeometry, Region, find_regions
+from mammo_lib.sources.report import ImageReadError
+
+#: Pixel spacing (mm) assumed for the training scans and for scans that state none.
+DEFAULT_SOURCE_SPACING_MM = 0.05
+#: The study's crop side in scan pixels, used when a run's dataset manifest is unreadable.
+DEFAULT_CROP_SIZE = 598
+#: Longest side of the heatmap overlay image, in pixels.
+OVERLAY_MAX_SIDE = 2048
+
+_DICOM_SUFFIXES = (".dcm", ".dicom", ".dic")
+
+
+@dataclass(frozen=True)
+class LoadedScan:
+    """A scan ready for the model.
+
+    Attributes
+    ----------
+    path
+        The file it came from.
+    image
+        ``uint8 (rows, cols)``, bright = dense.
+    pixel_spacing_mm
+        ``(row, col)`` spacing from the file's header, None when the file states none.
+    file_format
+        ``"dicom"``, ``"pgm"`` or ``"png"``.
+    """
+
+    path: Path
+    image: np.ndarray
+    pixel_spacing_mm: tuple[float, float] | None
+    file_format: str
+
+
+def _sniff(path: Path) -> str:
+    """Return the format by magic bytes (suffix for headerless DICOM); raise if unsupported."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(132)
+    except OSError as exc:
+        raise ImageReadError(path, f"cannot open ({exc.strerror or exc})") from exc
+    if head[128:132] == b"DICM" or path.suffix.lower() in _DICOM_SUFFIXES:
+        return "dicom"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:2] in (b"P5", b"P2"):
+        return "pgm"
+    raise ImageReadError(path, "unsupported file: not DICOM, PGM (P5/P2) or PNG")
+
+
+def _dicom_spacing(path: Path) -> tuple[float, float] | None:
+    import pydicom
+
+    ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+    for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
+        value = ds.get(keyword)
+        if value is not None and len(value) == 2 and all(float(v) > 0 for v in value):
+            return float(value[0]), float(value[1])
+    return None
+
+
+def _png_image(path: Path) -> np.ndarray:
+    try:
+        with Image.open(path) as img:
+            img.load()
+            if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+                array = np.asarray(img)
+                if array.min() < 0 or array.max() > 65535:
+                    raise ImageReadError(path, f"PNG values outside 0-65535 (mode {img.mode})")
+                return to_uint8(array.astype(np.uint16))
+            return np.asarray(img.convert("L"))
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ImageReadError(path, f"not a readable PNG ({exc})") from exc
+
+
+def read_scan(path: str | os.PathLike[str]) -> LoadedScan:
+    """Read a DICOM, PGM or PNG scan as ``uint8`` with its pixel spacing when stated.
+
+    Raises
+    ------
+    mammo_lib.sources.report.ImageReadError
+        Unsupported format, unreadable, truncated or corrupt file; the message names it.
+    """
+    path = Path(path)
+    kind = _sniff(path)
+    spacing = None
+    if kind == "dicom":
+        from mammo_lib.imaging.dicom import read_dicom
+
+        raw = read_dicom(path)
+        spacing = _dicom_spacing(path)
+        image = to_uint8(raw)
+    elif kind == "pgm":
+        from mammo_lib.imaging.pgm import read_pgm, read_pgm_header
+
+        try:
+            raw, maxval = read_pgm(path), read_pgm_header(path).maxval
+        except (ValueError, OSError) as exc:
+            raise ImageReadError(path, str(exc)) from exc
+        if maxval == 255:
+            image = raw.astype(np.uint8)
+        else:
+            image = np.clip(np.rint(raw * (255.0 / maxval)), 0, 255).astype(np.uint8)
+    else:
+        image = _png_image(path)
+    if image.ndim != 2 or min(image.shape) < 1:
+        raise ImageReadError(path, f"expected a 2-D grey image, got shape {image.shape}")
+    return LoadedScan(path=path, image=image, pixel_spacing_mm=spacing, file_format=kind)
+
+
+@dataclass(frozen=True)
+class TrainingScale:
+    """The scale a run's model was trained at.
+
+    Attributes
+    ----------
+    mm_per_pixel
+        Millimetres per model input pixel.
+    source
+        How it was obtained, in words (for the JSON).
+    """
+
+    mm_per_pixel: float
+    source: str
+
+
+def training_scale(run_dir: str | os.PathLike[str]) -> TrainingScale:
+    """Return the training scale of a run (see the module docstring for the rule)."""
+    meta = json.loads((Path(run_dir) / "config.json").read_text())
+    if "pixel_spacing_mm" in meta:
+        return TrainingScale(float(meta["pixel_spacing_mm"]), "run config.json pixel_spacing_mm")
+    config = meta.get("config", meta)
+    image_size = int(config.get("image_size", 299))
+    crop, where = DEFAULT_CROP_SIZE, f"study default crop {DEFAULT_CROP_SIZE}"
+    manifest = Path(str(config.get("dataset_dir", ""))) / "manifest.json"
+    try:
+        crop = int(json.loads(manifest.read_text())["recipe"]["crop_size"])
+        where = f"dataset manifest crop_size {crop}"
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    mm = DEFAULT_SOURCE_SPACING_MM * crop / image_size
+    return TrainingScale(
+        mm,
+        f"{where} -> image_size {image_size} at {DEFAULT_SOURCE_SPACING_MM} mm per scan pixel "
+        "(assumed: the run does not record millimetres)",
+    )
+
+
+@dataclass
+class Predictor:
+    """A run's model converted for whole scans, with its threshold and training scale.
+
+    Build with :meth:`from_run`.
+    """
+
+    run_dir: Path
+    fcn: FullyConvolutional
+    scale: TrainingScale
+    threshold: float
+    threshold_source: str
+    model_name: str
+    classifier: Any = field(repr=False, default=None)
+
+    @classmethod
+    def from_run(cls, run_dir: str | os.PathLike[str], threshold: float | None = None) -> Predictor:
+        """Load ``best.keras`` and ``config.json`` from a run folder written by the trainer.
+
+        Parameters
+        ----------
+        run_dir
+            The run folder.
+        threshold
+            Probability threshold for regions; None takes the run's ``threshold``.
+
+        Raises
+        ------
+        FileNotFoundError
+            If the folder lacks ``best.keras`` or ``config.json``.
+        """
+        from mammo_lib.train import load_model
+
+        run_dir = Path(run_dir)
+        for name in ("best.keras", "config.json"):
+            if not (run_dir / name).is_file():
+                raise FileNotFoundError(f"{run_dir}: no {name}; not a finished training run")
+        meta = json.loads((run_dir / "config.json").read_text())
+        config = meta.get("config", meta)
+        model = load_model(run_dir / "best.keras")
+        if threshold is None:
+            threshold, source = float(config.get("threshold", 0.5)), "run config"
+        else:
+            source = "option"
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must lie in [0, 1], got {threshold}")
+        return cls(
+            run_dir=run_dir,
+            fcn=to_fully_convolutional(model),
+            scale=training_scale(run_dir),
+            threshold=float(threshold),
+            threshold_source=source,
+            model_name=str(config.get("model_name", model.name)),
+            classifier=model,
+        )
+
+
+@dataclass
+class ScanPrediction:
+    """The result for one scan (see :func:`predict_scan`)."""
+
+    scan: LoadedScan
+    prob_map: np.ndarray
+    geometry: MapGeometry
+    score: float
+    score_method: str
+    threshold: float
+    regions: list[Region]
+    pixel_spacing_mm: tuple[float, float]
+    pixel_spacing_source: str
+    resampled_shape: tuple[int, int]
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready summary."""
+        g = self.geometry
+        first = g.cell_centres(np.array(0), np.array(0))
+        return {
+            "scan": str(self.scan.path),
+            "format": self.scan.file_format,
+            "scan_shape": list(self.scan.image.shape),
+            "scan_probability": round(self.score, 6),
+            "score": self.score_method,
+            "threshold": self.threshold,
+            "n_regions": len(self.regions),
+            "regions": [r.to_dict() for r in self.regions],
+            "pixel_spacing_mm": list(self.pixel_spacing_mm),
+            "pixel_spacing_source": self.pixel_spacing_source,
+            "resampled_shape": list(self.resampled_shape),
+            "map": {
+                "shape": list(self.prob_map.shape),
+                "stride_model_px": g.stride,
+                "tile_model_px": list(g.tile),
+                "model_px_per_scan_px": [round(v, 6) for v in g.scale],
+                "cell_spacing_scan_px": [round(g.stride / s, 3) for s in g.scale],
+                "first_cell_centre_scan_px": [round(float(first[0]), 2), round(float(first[1]), 2)],
+            },
+            **self.info,
+        }
+
+
+def resample(image: np.ndarray, factor: tuple[float, float]) -> np.ndarray:
+    """Resize a ``uint8`` image by ``(row, col)`` factors (bilinear, antialiased when shrinking,
+    as the tiles were made)."""
+    rows = max(1, round(image.shape[0] * factor[0]))
+    cols = max(1, round(image.shape[1] * factor[1]))
+    if (rows, cols) == image.shape:
+        return image
+    pil = Image.fromarray(np.ascontiguousarray(image), mode="L")
+    return np.asarray(pil.resize((cols, rows), Image.Resampling.BILINEAR))
+
+
+def predict_scan(
+    predictor: Predictor,
+    scan: LoadedScan,
+    *,
+    pixel_spacing_mm: float | None = None,
+    score: ScoreMethod = DEFAULT_SCORE,
+    top_k: int = DEFAULT_TOP_K,
+) -> ScanPrediction:
+    """Map one scan with a run's model.
+
+    Parameters
+    ----------
+    predictor
+        The converted run.
+    scan
+        The scan, from :func:`read_scan`.
+    pixel_spacing_mm
+        Spacing to use when the file states none (None: assume
+        :data:`DEFAULT_SOURCE_SPACING_MM`).
+    score, top_k
+        Scan-level score (see :func:`mammo_lib.scan.fcn.scan_score`).
+    """
+    if scan.pixel_spacing_mm is not None:
+        spacing, source = scan.pixel_spacing_mm, "header"
+    elif pixel_spacing_mm is not None:
+        if pixel_spacing_mm <= 0:
+            raise ValueError(f"pixel spacing must be positive, got {pixel_spacing_mm}")
+        spacing, source = (float(pixel_spacing_mm),) * 2, "option"
+    else:
+        spacing, source = (DEFAULT_SOURCE_SPACING_MM,) * 2, "assumed (no header, no option)"
+    target = predictor.scale.mm_per_pixel
+    resized = resample(scan.image, (spacing[0] / target, spacing[1] / target))
+    factor = (resized.shape[0] / scan.image.shape[0], resized.shape[1] / scan.image.shape[1])
+    prob = probability_map(predictor.fcn, resized.astype(np.float32))
+    geometry = MapGeometry(
+        stride=predictor.fcn.stride,
+        tile=predictor.fcn.tile,
+        scale=factor,
+        scan_shape=scan.image.shape,
+    )
+    return ScanPrediction(
+        scan=scan,
+        prob_map=prob,
+        geometry=geometry,
+        score=scan_score(prob, score, top_k),
+        score_method=score if score == "max" else f"top{top_k} mean",
+        threshold=predictor.threshold,
+        regions=find_regions(prob, predictor.threshold, geometry),
+        pixel_spacing_mm=(float(spacing[0]), float(spacing[1])),
+        pixel_spacing_source=source,
+        resampled_shape=resized.shape,
+        info={
+            "model_run": str(predictor.run_dir),
+            "model_name": predictor.model_name,
+            "threshold_source": predictor.threshold_source,
+            "training_pixel_spacing_mm": round(target, 6),
+            "training_scale_source": predictor.scale.source,
+        },
+    )
+
+
+def overlay(prediction: ScanPrediction, max_side: int = OVERLAY_MAX_SIDE) -> Image.Image:
+    """Return the scan with the probability map (colour, transparent where low) and the regions.
+
+    The map is drawn over the cells' footprints (see :mod:`mammo_lib.scan.regions`),
+    bilinearly interpolated; alpha grows with probability so that low values leave the scan
+    visible. Regions at or above the threshold are outlined in cyan.
+    """
+    scan = prediction.scan.image
+    d = min(1.0, max_side / max(scan.shape))
+    size = (max(1, round(scan.shape[1] * d)), max(1, round(scan.shape[0] * d)))
+    base = Image.fromarray(scan, mode="L").resize(size, Image.Resampling.BILINEAR).convert("RGBA")
+    top, left, bottom, right = (
+        v * d for v in prediction.geometry.footprint_extent(prediction.prob_map.shape)
+    )
+    width, height = max(1, round(right - left)), max(1, round(bottom - top))
+    heat = Image.fromarray(prediction.prob_map.astype(np.float32), mode="F")
+    heat = np.clip(np.asarray(heat.resize((width, height), Image.Resampling.BILINEAR)), 0, 1)
+    rgba = matplotlib.colormaps["turbo"](heat)
+    rgba[..., 3] = 0.65 * heat
+    layer = Image.new("RGBA", size, (0, 0, 0, 0))
+    layer.paste(
+        Image.fromarray((rgba * 255).astype(np.uint8), mode="RGBA"), (round(left), round(top))
+    )
+    out = Image.alpha_composite(base, layer)
+    draw = ImageDraw.Draw(out)
+    for region in prediction.regions:
+        r0, c0, r1, c1 = (v * d for v in region.box)
+        draw.rectangle([c0, r0, c1, r1], outline=(0, 255, 255, 255), width=max(2, round(4 * d)))
+        draw.text((c0 + 4, r0 + 4), f"{region.peak_probability:.2f}", fill=(0, 255, 255, 255))
+    return out.convert("RGB")
+
+
+def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_prediction(
+    prediction: ScanPrediction, out_dir: str | os.PathLike[str], stem: str | None = None
+) -> dict[str, Path]:
+    """Write ``<stem>.heatmap.png``, ``<stem>.map.npy`` and ``<stem>.json`` atomically.
+
+    Parameters
+    ----------
+    prediction
+        From :func:`predict_scan`.
+    out_dir
+        Output folder (created).
+    stem
+        File name stem; default the scan's file name without its suffix.
+
+    Returns
+    -------
+    dict
+        ``{"heatmap": path, "map": path, "json": path}``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = stem or prediction.scan.path.stem
+    paths = {
+        "heatmap": out / f"{stem}.heatmap.png",
+        "map": out / f"{stem}.map.npy",
+        "json": out / f"{stem}.json",
+    }
+
+    def save_map(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            np.save(handle, prediction.prob_map.astype(np.float32))
+
+    _atomic(paths["heatmap"], lambda tmp: overlay(prediction).save(tmp, format="PNG"))
+    _atomic(paths["map"], save_map)
+    summary = prediction.to_dict()
+    summary["files"] = {k: p.name for k, p in paths.items()}
+    _atomic(paths["json"], lambda tmp: tmp.write_text(json.dumps(summary, indent=2) + "\n"))
+    return paths
