@@ -1,10 +1,10 @@
 # %% [markdown]
 # # MIAS: exploratory analysis
 #
-# The study tested its best model on a second, independent database: mini-MIAS, the
-# Mammographic Image Analysis Society's digital mammogram database {cite}`suckling1994mias`,
-# as reduced to 200 micron pixels and padded to 1024 x 1024 pixels
-# {cite}`scuccimarra2018`. This chapter looks at what mini-MIAS holds: how many images and
+# The study tested its best model on a second, independent database
+# {cite}`scuccimarra2018`: mini-MIAS, the Mammographic Image Analysis Society's digital
+# mammogram database {cite}`suckling1994mias`, reduced to 200 micron pixels and padded to
+# 1024 x 1024 pixels. This chapter looks at what mini-MIAS holds: how many images and
 # abnormalities of which kinds, how large they are, and where they sit on the scans. It then
 # compares the texture of real mammograms with the synthetic scans this project uses as
 # stand-ins for CBIS-DDSM and DDSM, whose full images are not available here.
@@ -68,7 +68,7 @@ lesions = abn[abn["abnormality"] != "NORM"]
 counts = {
     "n_images": len(images),
     "n_lines": len(abn),
-    "n_patients": images["patient"].nunique(),
+    "n_patients": int(images["patient"].nunique()),
     "n_normal_images": int((~images["abnormal"]).sum()),
     "n_abnormal_images": int(images["abnormal"].sum()),
     "n_norm_lines": int((abn["abnormality"] == "NORM").sum()),
@@ -119,9 +119,12 @@ by_class
 most = lesions["abnormality"].value_counts()
 glue("c03_top_class", CLASSES[most.index[0]], display=False)
 glue("c03_top_class_n", int(most.iloc[0]), display=False)
+mixed = lesions.groupby("abnormality")["severity"].nunique()
+glue("c03_n_classes_mixed", int((mixed == 2).sum()), display=False)
+glue("c03_n_classes", len(mixed), display=False)
 tissue_share = images.groupby("tissue")["abnormal"].mean().rename(index=TISSUES)
-glue("c03_abnormal_share_fatty", 100 * tissue_share["fatty"], display=False)
-glue("c03_abnormal_share_dense", 100 * tissue_share["dense-glandular"], display=False)
+glue("c03_abnormal_share_fatty", float(100 * tissue_share["fatty"]), display=False)
+glue("c03_abnormal_share_dense", float(100 * tissue_share["dense-glandular"]), display=False)
 
 # %% mystnb={"figure": {"caption": "mini-MIAS (real data). Left: abnormality lines by class and severity. Right: images by background tissue, normal or abnormal.", "name": "fig-03-counts"}}
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), width_ratios=[3, 2])
@@ -141,8 +144,9 @@ plt.show()
 
 # %% [markdown]
 # The most frequent class is {glue:text}`c03_top_class` ({glue:text}`c03_top_class_n`
-# lines), and every class has both benign and malignant cases, so the severity cannot be
-# read off the class ({numref}`fig-03-counts`). Abnormal images make up
+# lines); {glue:text}`c03_n_classes_mixed` of the {glue:text}`c03_n_classes` classes have
+# both benign and malignant cases, so the severity cannot be read off the class
+# ({numref}`fig-03-counts`). Abnormal images make up
 # {glue:text}`c03_abnormal_share_fatty:.0f`% of fatty and
 # {glue:text}`c03_abnormal_share_dense:.0f`% of dense-glandular scans.
 #
@@ -199,8 +203,7 @@ plt.show()
 # MIAS coordinates have their origin at the **bottom-left** corner of the image, while an
 # image array's row 0 is its top; `to_row_col` converts (`row = 1023 - y`, `col = x`).
 # {numref}`fig-03-examples` circles the annotated abnormalities on one scan of each class.
-# Reading `y` as a row would flip every circle upside down, off the lesion and often off the
-# breast.
+# Reading `y` as a row instead would mirror every circle top to bottom, away from its lesion.
 
 # %% tags=["remove-cell"]
 examples = located.drop_duplicates("abnormality").sort_values("abnormality")["refnum"].tolist()
@@ -249,8 +252,9 @@ plt.show()
 #
 # **Data.** MIAS: {glue:text}`c03_spectrum_images` real scans drawn at random (seed
 # {glue:text}`c03_seed`) among those whose abnormalities all have coordinates.
-# Synthetic: {glue:text}`c03_synthetic_cases` scans rendered by the project's generator
-# (scan size {glue:text}`c03_scan_size`), CBIS-style 16-bit values.
+# Synthetic: scans rendered by the project's generator (`render_scan`) as CBIS-style 16-bit
+# values; number of scans: {glue:text}`c03_synthetic_cases`, scan size
+# {glue:text}`c03_scan_size`.
 
 # %% tags=["remove-cell"]
 FMIN, FMAX = 0.02, 0.25  # cycles per pixel at 0.2 mm: 0.1 to 1.25 cycles/mm
@@ -375,8 +379,10 @@ plt.show()
 # value near 3 reported for mammographic backgrounds. The synthetic scans give
 # {glue:text}`c03_beta_synth:.2f` ({glue:text}`c03_beta_synth_q1:.2f` to
 # {glue:text}`c03_beta_synth_q3:.2f`, {glue:text}`c03_n_patches_synth` patches)
-# ({numref}`fig-03-spectrum`). The generator draws its texture with beta = 3; where the
-# measured value departs from that, the other layers of the scan (film grain, digitiser
-# noise, and at full size the interpolation of the texture from a coarser grid) are the
-# cause. With few synthetic scans the synthetic spread is itself uncertain: the paper
-# profile renders more.
+# ({numref}`fig-03-spectrum`). The generator draws its texture with beta = 3, and the
+# estimator recovers the slope of pure power-law fields within about 0.2 (checked in the
+# test suite); where the measured synthetic value departs from 3, the likely causes are the
+# other layers of the scan: the breast envelope at low frequencies, film grain and
+# digitiser noise at high ones, and at full size the bilinear interpolation of the texture
+# from a coarser grid, which steepens the spectrum. With few synthetic scans the synthetic
+# spread is itself uncertain; the paper profile renders more.
