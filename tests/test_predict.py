@@ -200,3 +200,22 @@ def test_not_a_run_folder(tmp_path: Path, mias_scan: Path, capsys) -> None:
     code = main(["predict", str(mias_scan), "--model", str(tmp_path), "--out", str(tmp_path)])
     assert code == 2
     assert "best.keras" in capsys.readouterr().err
+
+
+def test_training_scale_from_dataset_manifest_and_synthetic_tree(tmp_path: Path) -> None:
+    """A run on a small synthetic tree: 299-px crops of 0.1 mm scans resized to 64 px."""
+    tree = tmp_path / "tree"
+    (tree / "cbis-ddsm").mkdir(parents=True)
+    (tree / "ground_truth_scans.csv").write_text("subject_id,pixel_mm\na,0.1\nb,0.1\n")
+    dataset = tmp_path / "dataset"
+    dataset.mkdir()
+    manifest = {"recipe": {"crop_size": 299}, "inputs": {"cbis_root": str(tree / "cbis-ddsm")}}
+    (dataset / "manifest.json").write_text(json.dumps(manifest))
+    run = tmp_path / "run"
+    run.mkdir()
+    config = {"dataset_dir": str(dataset), "image_size": 64}
+    (run / "config.json").write_text(json.dumps({"config": config}))
+    scale = training_scale(run)
+    assert scale.source_spacing_mm == pytest.approx(0.1)
+    assert scale.mm_per_pixel == pytest.approx(0.1 * 299 / 64)
+    assert "crop 299" in scale.source and "pixel_mm 0.1" in scale.source

@@ -38,8 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=None,
         metavar="MM",
-        help="pixel spacing in mm for scans whose header states none "
-        "(default: 0.05, the CBIS-DDSM / synthetic scans)",
+        help="pixel spacing in mm for scans whose header states none (default: that of the "
+        "scans the run was trained on; mini-MIAS: 0.2)",
     )
     parser.add_argument(
         "--score",

@@ -13,15 +13,13 @@ For each scan :func:`predict_scan` gives a :class:`ScanPrediction`, and
     peak probability) and the geometry needed to place the map on the scan.
 
 Scale. A run's model saw tiles cut as ``crop_size`` scan pixels resized to ``image_size``
-(the study: 598 -> 299), from scans of about 0.05 mm per pixel (CBIS-DDSM / DDSM digitizers
-at 42-50 microns; the synthetic generator draws at 0.05 mm). The run's ``config.json`` does
-not record millimetres, so the training scale is taken as ``DEFAULT_SOURCE_SPACING_MM *
-crop_size / image_size`` mm per model pixel, with ``crop_size`` from the dataset's
-manifest (598 when it cannot be read); a ``"pixel_spacing_mm"`` entry in ``config.json``,
-if a run carries one, wins. A scan is resampled from its own pixel spacing (the DICOM
+(the study: 598 -> 299 on CBIS-DDSM scans of about 0.05 mm; the synthetic "small" scans:
+299 -> ``image_size`` at 0.1 mm, the same 30 mm of tissue). The run's ``config.json`` does not
+record millimetres, so :func:`training_scale` derives them from the run's dataset; CBIS-DDSM
+files state no pixel spacing, so for real data it assumes :data:`DEFAULT_SOURCE_SPACING_MM`
+(DDSM digitizers: 42-50 microns). A scan is resampled from its own pixel spacing (the DICOM
 header's ``PixelSpacing`` or ``ImagerPixelSpacing`` when present, else the caller's value,
-else assumed to be ``DEFAULT_SOURCE_SPACING_MM``) to that scale. Every choice is recorded in
-the JSON.
+else the training scans' spacing) to the training scale. Every choice is in the JSON.
 
 Grey levels. Scans are brought to 8 bits as the tiles were (:func:`mammo_lib.extract.common.
 to_uint8`, by bit depth; MONOCHROME1 inverted by :func:`mammo_lib.imaging.dicom.read_dicom`),
@@ -170,34 +168,60 @@ class TrainingScale:
     ----------
     mm_per_pixel
         Millimetres per model input pixel.
+    source_spacing_mm
+        Pixel spacing of the scans the training tiles were cut from; also the spacing assumed
+        for a scan that states none.
     source
-        How it was obtained, in words (for the JSON).
+        How both were obtained, in words (for the JSON).
     """
 
     mm_per_pixel: float
+    source_spacing_mm: float
     source: str
 
 
+def _source_spacing(manifest: dict[str, Any]) -> tuple[float, str]:
+    """Pixel spacing of a dataset's CBIS scans: the synthetic tree's record, else the default."""
+    cbis_root = (manifest.get("inputs") or {}).get("cbis_root")
+    if cbis_root:
+        table = Path(cbis_root).parent / "ground_truth_scans.csv"
+        try:
+            import pandas as pd
+
+            spacing = float(pd.read_csv(table, usecols=["pixel_mm"])["pixel_mm"].median())
+            if spacing > 0:
+                return spacing, f"synthetic tree's pixel_mm {spacing:g}"
+        except (OSError, ValueError, KeyError):
+            pass
+    return DEFAULT_SOURCE_SPACING_MM, f"assumed {DEFAULT_SOURCE_SPACING_MM:g} mm scans"
+
+
 def training_scale(run_dir: str | os.PathLike[str]) -> TrainingScale:
-    """Return the training scale of a run (see the module docstring for the rule)."""
+    """Return the training scale of a run.
+
+    ``mm_per_pixel = source_spacing * crop_size / image_size``: ``image_size`` from the run's
+    config, ``crop_size`` from its dataset's manifest (:data:`DEFAULT_CROP_SIZE` when that
+    cannot be read) and the source spacing from the synthetic tree the dataset was built from
+    (:data:`DEFAULT_SOURCE_SPACING_MM` otherwise: CBIS-DDSM states none). A top-level
+    ``"pixel_spacing_mm"`` in ``config.json`` overrides the result.
+    """
     meta = json.loads((Path(run_dir) / "config.json").read_text())
-    if "pixel_spacing_mm" in meta:
-        return TrainingScale(float(meta["pixel_spacing_mm"]), "run config.json pixel_spacing_mm")
     config = meta.get("config", meta)
     image_size = int(config.get("image_size", 299))
-    crop, where = DEFAULT_CROP_SIZE, f"study default crop {DEFAULT_CROP_SIZE}"
-    manifest = Path(str(config.get("dataset_dir", ""))) / "manifest.json"
+    manifest: dict[str, Any] = {}
+    crop, where = DEFAULT_CROP_SIZE, f"study default crop {DEFAULT_CROP_SIZE} px"
     try:
-        crop = int(json.loads(manifest.read_text())["recipe"]["crop_size"])
-        where = f"dataset manifest crop_size {crop}"
+        manifest = json.loads((Path(str(config["dataset_dir"])) / "manifest.json").read_text())
+        crop = int(manifest["recipe"]["crop_size"])
+        where = f"dataset crop {crop} px"
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    mm = DEFAULT_SOURCE_SPACING_MM * crop / image_size
-    return TrainingScale(
-        mm,
-        f"{where} -> image_size {image_size} at {DEFAULT_SOURCE_SPACING_MM} mm per scan pixel "
-        "(assumed: the run does not record millimetres)",
-    )
+    spacing, spacing_source = _source_spacing(manifest)
+    mm = spacing * crop / image_size
+    if "pixel_spacing_mm" in meta:
+        mm, where = float(meta["pixel_spacing_mm"]), "run config.json pixel_spacing_mm"
+        return TrainingScale(mm, spacing, where)
+    return TrainingScale(mm, spacing, f"{where} -> image_size {image_size}, {spacing_source}")
 
 
 @dataclass
@@ -329,8 +353,8 @@ def predict_scan(
     scan
         The scan, from :func:`read_scan`.
     pixel_spacing_mm
-        Spacing to use when the file states none (None: assume
-        :data:`DEFAULT_SOURCE_SPACING_MM`).
+        Spacing to use when the file states none (None: assume the spacing of the scans the
+        run was trained on, :attr:`TrainingScale.source_spacing_mm`).
     score, top_k
         Scan-level score (see :func:`mammo_lib.scan.fcn.scan_score`).
     """
@@ -341,7 +365,8 @@ def predict_scan(
             raise ValueError(f"pixel spacing must be positive, got {pixel_spacing_mm}")
         spacing, source = (float(pixel_spacing_mm),) * 2, "option"
     else:
-        spacing, source = (DEFAULT_SOURCE_SPACING_MM,) * 2, "assumed (no header, no option)"
+        assumed = predictor.scale.source_spacing_mm
+        spacing, source = (assumed,) * 2, "assumed: the training scans' (no header, no option)"
     target = predictor.scale.mm_per_pixel
     resized = resample(scan.image, (spacing[0] / target, spacing[1] / target))
     factor = (resized.shape[0] / scan.image.shape[0], resized.shape[1] / scan.image.shape[1])
