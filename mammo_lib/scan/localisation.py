@@ -1,0 +1,231 @@
+"""Localisation on scans with known lesions: top-k hits and FROC-style operating points.
+
+Marks. A probability map gives candidate marks in two ways:
+
+- *peaks*: the map's local maxima (one per plateau), ranked by probability; the top ``k``
+  peaks of a scan are its ``k`` most suspicious places, whatever the threshold;
+- *regions*: the connected groups of cells at or above a threshold
+  (:func:`mammo_lib.scan.regions.find_regions`), each marked at its most probable cell;
+  these are what ``mammo predict`` reports.
+
+Hits. A mark hits a lesion when its point (the centre of the marked cell, in scan pixels)
+lies within ``tolerance`` scan pixels of the lesion: of its bounding box for a mask, of its
+circle for a centre and radius (MIAS). The default tolerance is half the map's cell spacing,
+the quantisation of the grid: a lesion between two cell centres is still hit by the nearer.
+
+FROC. At each threshold: sensitivity = the fraction of lesions hit by at least one region
+above it; false positives per scan = the regions that hit no lesion, averaged over all scans
+(normal scans included).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import ndimage
+
+from mammo_lib.scan.fcn import DEFAULT_TOP_K, scan_score
+from mammo_lib.scan.regions import MapGeometry, find_regions
+
+
+@dataclass(frozen=True)
+class Lesion:
+    """A true lesion in scan pixel coordinates.
+
+    Attributes
+    ----------
+    box
+        ``(top, left, bottom, right)``, bottom/right exclusive; for a circle, its bounding box.
+    centre
+        ``(row, col)``.
+    radius
+        Circle radius in pixels (MIAS), None for a mask's box.
+    """
+
+    box: tuple[float, float, float, float]
+    centre: tuple[float, float]
+    radius: float | None = None
+
+    @classmethod
+    def from_box(cls, top: float, left: float, bottom: float, right: float) -> Lesion:
+        """A lesion given by the bounding box of its mask."""
+        return cls((top, left, bottom, right), ((top + bottom) / 2, (left + right) / 2))
+
+    @classmethod
+    def from_circle(cls, row: float, col: float, radius: float) -> Lesion:
+        """A lesion given by its centre and radius (MIAS)."""
+        r = float(radius)
+        return cls((row - r, col - r, row + r, col + r), (float(row), float(col)), r)
+
+    def distance(self, row: np.ndarray, col: np.ndarray) -> np.ndarray:
+        """Distance in pixels from points to the lesion (0 inside)."""
+        row, col = np.asarray(row, dtype=float), np.asarray(col, dtype=float)
+        if self.radius is not None:
+            d = np.hypot(row - self.centre[0], col - self.centre[1]) - self.radius
+            return np.maximum(d, 0.0)
+        top, left, bottom, right = self.box
+        dr = np.maximum(np.maximum(top - row, row - (bottom - 1)), 0.0)
+        dc = np.maximum(np.maximum(left - col, col - (right - 1)), 0.0)
+        return np.hypot(dr, dc)
+
+
+@dataclass
+class LocalisationCase:
+    """One scan's probability map, its geometry and its true lesions (none: a normal scan)."""
+
+    scan_id: str
+    prob_map: np.ndarray
+    geometry: MapGeometry
+    lesions: list[Lesion] = field(default_factory=list)
+
+    @property
+    def default_tolerance(self) -> float:
+        """Half the map's cell spacing in scan pixels (the larger of the two axes)."""
+        g = self.geometry
+        return 0.5 * max(g.stride / g.scale[0], g.stride / g.scale[1])
+
+
+def peaks(prob_map: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the local maxima of a map (8-neighbourhood, one per plateau), highest first.
+
+    A cell is a maximum when no neighbour is higher and some neighbour is lower.
+
+    Returns
+    -------
+    rows, cols, values : numpy.ndarray
+        Cell indices and probabilities of the peaks.
+    """
+    values = np.asarray(prob_map, dtype=np.float64)
+    is_max = values == ndimage.maximum_filter(values, size=3, mode="nearest")
+    # a flat neighbourhood is no peak (an all-equal map has none)
+    is_max &= values > ndimage.minimum_filter(values, size=3, mode="nearest")
+    labels, n = ndimage.label(is_max, structure=np.ones((3, 3), dtype=bool))
+    if n == 0:
+        return np.array([], int), np.array([], int), np.array([], float)
+    spots = ndimage.maximum_position(values, labels, index=np.arange(1, n + 1))
+    rows = np.array([p[0] for p in spots], dtype=int)
+    cols = np.array([p[1] for p in spots], dtype=int)
+    vals = values[rows, cols]
+    order = np.argsort(-vals, kind="stable")
+    return rows[order], cols[order], vals[order]
+
+
+def _hit_matrix(
+    case: LocalisationCase, rows: np.ndarray, cols: np.ndarray, tolerance: float | None
+) -> np.ndarray:
+    """Boolean ``(n_marks, n_lesions)``: which mark (cell) hits which lesion."""
+    tol = case.default_tolerance if tolerance is None else tolerance
+    r, c = case.geometry.cell_centres(rows, cols)
+    out = np.zeros((len(r), len(case.lesions)), dtype=bool)
+    for j, lesion in enumerate(case.lesions):
+        out[:, j] = lesion.distance(r, c) <= tol
+    return out
+
+
+def top_k_hits(
+    cases: Sequence[LocalisationCase], ks: Sequence[int] = (1, 3, 5), tolerance: float | None = None
+) -> pd.DataFrame:
+    """Fraction of lesions hit by one of the top ``k`` peaks of their scan, for each ``k``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``k``, ``lesions_hit``, ``n_lesions``, ``fraction``.
+    """
+    counts = {int(k): 0 for k in ks}
+    n_lesions = 0
+    for case in cases:
+        if not case.lesions:
+            continue
+        n_lesions += len(case.lesions)
+        rows, cols, _ = peaks(case.prob_map)
+        hits = _hit_matrix(case, rows, cols, tolerance)
+        for k in counts:
+            counts[k] += int(hits[:k].any(axis=0).sum())
+    return pd.DataFrame(
+        {
+            "k": list(counts),
+            "lesions_hit": list(counts.values()),
+            "n_lesions": n_lesions,
+            "fraction": [v / n_lesions if n_lesions else np.nan for v in counts.values()],
+        }
+    )
+
+
+def froc(
+    cases: Sequence[LocalisationCase],
+    thresholds: Sequence[float],
+    tolerance: float | None = None,
+) -> pd.DataFrame:
+    """Sensitivity and false positives per scan of the regions above each threshold.
+
+    Parameters
+    ----------
+    cases
+        Scans with their maps and lesions (normal scans: no lesions).
+    thresholds
+        Probability thresholds.
+    tolerance
+        Hit distance in scan pixels; None: each case's :attr:`~LocalisationCase.default_tolerance`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per threshold: ``threshold``, ``sensitivity``, ``fp_per_scan``,
+        ``lesions_hit``, ``n_lesions``, ``false_positives``, ``n_regions``, ``n_scans``.
+    """
+    if not cases:
+        raise ValueError("froc needs at least one scan")
+    rows_out = []
+    n_lesions = sum(len(c.lesions) for c in cases)
+    for t in thresholds:
+        hit_total = fp_total = region_total = 0
+        for case in cases:
+            regions = find_regions(case.prob_map, float(t), case.geometry)
+            region_total += len(regions)
+            if not regions:
+                continue
+            if case.lesions:
+                points = np.array([r.peak for r in regions], dtype=float)
+                hit = np.zeros((len(regions), len(case.lesions)), dtype=bool)
+                tol = case.default_tolerance if tolerance is None else tolerance
+                for j, lesion in enumerate(case.lesions):
+                    hit[:, j] = lesion.distance(points[:, 0], points[:, 1]) <= tol
+                hit_total += int(hit.any(axis=0).sum())
+                fp_total += int((~hit.any(axis=1)).sum())
+            else:
+                fp_total += len(regions)
+        rows_out.append(
+            {
+                "threshold": float(t),
+                "sensitivity": hit_total / n_lesions if n_lesions else np.nan,
+                "fp_per_scan": fp_total / len(cases),
+                "lesions_hit": hit_total,
+                "n_lesions": n_lesions,
+                "false_positives": fp_total,
+                "n_regions": region_total,
+                "n_scans": len(cases),
+            }
+        )
+    return pd.DataFrame(rows_out)
+
+
+def scan_scores(cases: Sequence[LocalisationCase], k: int = DEFAULT_TOP_K) -> pd.DataFrame:
+    """Scan-level scores of every case: the map's maximum and its top-``k`` mean.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``scan_id``, ``abnormal`` (has lesions), ``max``, ``topk`` - ready for a ROC AUC.
+    """
+    return pd.DataFrame(
+        {
+            "scan_id": [c.scan_id for c in cases],
+            "abnormal": [bool(c.lesions) for c in cases],
+            "max": [scan_score(c.prob_map, "max") for c in cases],
+            "topk": [scan_score(c.prob_map, "topk", k) for c in cases],
+        }
+    )

@@ -1,0 +1,100 @@
+"""Localisation metrics on maps whose lesions are placed by construction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mammo_lib.scan.localisation import (
+    Lesion,
+    LocalisationCase,
+    froc,
+    peaks,
+    scan_scores,
+    top_k_hits,
+)
+from mammo_lib.scan.regions import MapGeometry, find_regions
+
+# Cells every 10 scan pixels; cell (i, j) is centred at (10 i + 10, 10 j + 10).
+GEOMETRY = MapGeometry(stride=10, tile=(20, 20), scale=(1.0, 1.0), scan_shape=(120, 120))
+
+
+def _centre(i: int, j: int) -> tuple[float, float]:
+    return 10.0 * i + 10, 10.0 * j + 10
+
+
+def _case(spots: dict[tuple[int, int], float], lesions: list[Lesion], name: str):
+    prob = np.full((11, 11), 0.05, dtype=np.float32)
+    for (i, j), p in spots.items():
+        prob[i, j] = p
+    return LocalisationCase(name, prob, GEOMETRY, lesions)
+
+
+def test_geometry_and_regions() -> None:
+    r, c = GEOMETRY.cell_centres(np.array([0, 3]), np.array([0, 5]))
+    assert list(r) == [10, 40] and list(c) == [10, 60]
+    prob = np.zeros((11, 11))
+    prob[2:4, 5] = [0.8, 0.6]
+    prob[8, 8] = 0.7
+    regions = find_regions(prob, 0.5, GEOMETRY)
+    assert [r.peak_probability for r in regions] == [0.8, 0.7]
+    assert regions[0].n_cells == 2 and regions[0].peak == _centre(2, 5)
+    # footprints: 10x10 blocks centred on the cell centres, clipped to the scan
+    assert regions[0].box == (25, 55, 45, 65)
+    assert regions[1].box == (85, 85, 95, 95)
+
+
+def test_lesion_distance() -> None:
+    box = Lesion.from_box(20, 20, 30, 40)
+    assert box.distance(np.array([25.0]), np.array([30.0]))[0] == 0
+    assert box.distance(np.array([33.0]), np.array([30.0]))[0] == pytest.approx(4.0)
+    circle = Lesion.from_circle(50, 50, 5)
+    assert circle.distance(np.array([50.0]), np.array([58.0]))[0] == pytest.approx(3.0)
+
+
+def test_peaks_one_per_plateau_highest_first() -> None:
+    prob = np.zeros((6, 6))
+    prob[1, 1], prob[4, 4], prob[4, 3] = 0.9, 0.5, 0.5
+    rows, cols, values = peaks(prob)
+    assert (rows[0], cols[0], values[0]) == (1, 1, 0.9)
+    assert list(values[:2]) == [0.9, 0.5]
+    assert len(rows) == 2  # the 0.5 plateau is one peak; flat zeros are none
+
+
+def test_top_k_and_froc() -> None:
+    lesion_a = Lesion.from_circle(*_centre(2, 2), 4)  # found by the strongest peak
+    lesion_b = Lesion.from_box(75, 75, 86, 86)  # near cell (7, 7), found by the 3rd peak
+    missed = Lesion.from_circle(*_centre(5, 9), 3)  # nothing there
+    cases = [
+        _case({(2, 2): 0.9, (9, 1): 0.8, (7, 7): 0.6}, [lesion_a, lesion_b], "two"),
+        _case({(0, 9): 0.4}, [missed], "missed"),
+        _case({(5, 5): 0.7}, [], "normal"),
+    ]
+    hits = top_k_hits(cases, ks=(1, 3)).set_index("k")
+    assert hits.loc[1, "lesions_hit"] == 1 and hits.loc[3, "lesions_hit"] == 2
+    assert hits.loc[3, "n_lesions"] == 3
+    assert hits.loc[3, "fraction"] == pytest.approx(2 / 3)
+
+    table = froc(cases, [0.95, 0.75, 0.5, 0.3]).set_index("threshold")
+    assert table.loc[0.95, "lesions_hit"] == 0 and table.loc[0.95, "false_positives"] == 0
+    # 0.75: the 0.9 region hits lesion a; the 0.8 region is a false positive
+    assert table.loc[0.75, "lesions_hit"] == 1 and table.loc[0.75, "false_positives"] == 1
+    # 0.5: + lesion b hit; the normal scan's 0.7 region is a false positive
+    assert table.loc[0.5, "lesions_hit"] == 2 and table.loc[0.5, "false_positives"] == 2
+    # 0.3: + the 0.4 region on "missed", far from its lesion
+    assert table.loc[0.3, "false_positives"] == 3
+    assert table.loc[0.3, "fp_per_scan"] == pytest.approx(1.0)
+    assert list(table["sensitivity"]) == sorted(table["sensitivity"])
+
+    scores = scan_scores(cases, k=2).set_index("scan_id")
+    assert scores.loc["two", "max"] == pytest.approx(0.9)
+    assert scores.loc["two", "topk"] == pytest.approx(0.85)
+    assert not scores.loc["normal", "abnormal"]
+
+
+def test_tolerance_is_half_a_cell() -> None:
+    case = _case({(2, 2): 0.9}, [Lesion.from_circle(30 + 4.9, 30, 0)], "near")
+    assert case.default_tolerance == pytest.approx(5.0)
+    assert top_k_hits([case], ks=(1,))["lesions_hit"][0] == 1
+    far = _case({(2, 2): 0.9}, [Lesion.from_circle(30 + 5.1, 30, 0)], "far")
+    assert top_k_hits([far], ks=(1,))["lesions_hit"][0] == 0
