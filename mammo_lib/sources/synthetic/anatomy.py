@@ -218,7 +218,7 @@ def render_breast(
     envelope = np.clip(depth_mm / np.float32(gland_mm), 0.0, 1.0)
     envelope = envelope * envelope * (3.0 - 2.0 * envelope)  # smoothstep
 
-    grid_step = max(1, round(max(shape) / 1400))
+    grid_step = max(1, round(max(shape) / 2800))
     texture = power_law_noise(rng, shape, beta=beta, grid_step=grid_step)
     fat = np.float32(rng.uniform(0.26, 0.34))
     gland = np.float32(0.04 * density + rng.uniform(-0.02, 0.02))

@@ -40,7 +40,7 @@ import numpy as np
 from mammo_lib.sources.synthetic.digitizers import DIGITIZERS, digitize
 from mammo_lib.sources.synthetic.scan import compose_scan
 
-__all__ = ["VIEWS", "NormalCase", "write_normal_case"]
+__all__ = ["VIEWS", "NormalCase", "encode_ljpeg", "write_normal_case"]
 
 VIEWS = ("LEFT_CC", "LEFT_MLO", "RIGHT_CC", "RIGHT_MLO")
 _VOLUMES = {"A": (1, 4), "B": (5, 2), "C": (7, 2), "D": (9, 4)}
@@ -73,6 +73,15 @@ class NormalCase:
     def folder(self, root: Path) -> Path:
         """The case folder under the ``ddsm`` root."""
         return root / "cases" / "normals" / self.volume / f"case{self.number:04d}"
+
+
+def encode_ljpeg(grey: np.ndarray, bits: int) -> bytes:
+    """Encode a uint16 image of `bits` significant bits as a lossless JPEG (SOF3) stream."""
+    if grey.dtype != np.uint16 or grey.ndim != 2:
+        raise TypeError(f"expected a 2-D uint16 image, got {grey.dtype} {grey.shape}")
+    if int(grey.max(initial=0)) >= 2**bits:
+        raise ValueError(f"image values exceed {bits} bits")
+    return bytes(imagecodecs.ljpeg_encode(grey, bitspersample=bits))
 
 
 def _atomic_bytes(path: Path, data: bytes) -> None:
@@ -141,9 +150,8 @@ def write_normal_case(
             label=f"{case.letter}-{case.number:04d} {side[0]}{view}",
         )
         grey = digitize(rng, scan.brightness, case.digitizer, case.letter)
-        data = imagecodecs.ljpeg_encode(grey, bitspersample=spec.bits)
         path = folder / f"{case.name}.{view_name}.LJPEG"
-        _atomic_bytes(path, bytes(data))
+        _atomic_bytes(path, encode_ljpeg(grey, spec.bits))
         lines.append(
             f"{view_name} LINES {shape[0]} PIXELS_PER_LINE {shape[1]} "
             f"BITS_PER_PIXEL {spec.bits} RESOLUTION {resolution} NON_OVERLAY"

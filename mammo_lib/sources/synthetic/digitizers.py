@@ -17,9 +17,13 @@ Case letters by site (a documented assumption of this generator, kept self-consi
 Massachusetts General Hospital (DBA or Howtek), B and C Wake Forest (Lumisys), D Washington
 University / ISMD (Howtek).
 
-The synthetic film is brightness ``b`` in [0, 1]; its optical density is
-``OD = 3.6 - 3.3 b`` (air 3.6, the densest tissue 0.3). Noise: Howtek adds per-line streaks,
-Lumisys is the quietest, DBA's noise is multiplicative (logarithmic amplifier).
+The synthetic film is brightness ``b`` in [0, 1]; its optical density follows a film
+characteristic curve ``OD = 3.6 - 3.45 b**0.6``: unexposed background about 3.3, fatty tissue
+(b about 0.3) about 1.9, dense tissue (b about 0.7) about 0.8, white labels 0.15.
+
+Noise: Howtek adds per-line streaks, Lumisys is the quietest, DBA's noise is multiplicative.
+DBA grey levels are linear in transmitted light (``GL ~ 10**-OD``), so its 16-bit images look
+dark unless log-scaled: a real property of the DBA scans that an 8-bit conversion must face.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ import numpy as np
 __all__ = ["DIGITIZERS", "Digitizer", "brightness_to_od", "digitize", "grey_to_od"]
 
 OD_AIR = 3.6
-OD_SPAN = 3.3
+OD_SPAN = 3.45
+FILM_GAMMA = 0.6
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,8 @@ DIGITIZERS: dict[str, Digitizer] = {
 
 def brightness_to_od(b: np.ndarray) -> np.ndarray:
     """Film optical density of brightness `b` (float32)."""
-    return np.float32(OD_AIR) - np.float32(OD_SPAN) * np.clip(b, 0.0, 1.0)
+    b = np.clip(b, 0.0, 1.0)
+    return np.float32(OD_AIR) - np.float32(OD_SPAN) * np.power(b, np.float32(FILM_GAMMA))
 
 
 def _od_to_grey(od: np.ndarray, name: str, letter: str) -> np.ndarray:

@@ -227,7 +227,7 @@ def to_cbis_uint16(
 
     The film is scanned by a DDSM `digitizer` (its grey levels, bit depth and noise), converted
     back to optical density with the digitizer's calibration, and mapped linearly to 16 bits
-    (OD 3.6 -> 0, OD 0.3 -> 65535), as CBIS-DDSM re-expressed the DDSM scans.
+    (OD 3.6 -> 0, OD 0.15 -> 65535), as CBIS-DDSM re-expressed the DDSM scans.
     """
     grey = digitize(rng, brightness, digitizer, letter)
     od = grey_to_od(grey, digitizer, letter)

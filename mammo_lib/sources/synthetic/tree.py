@@ -151,17 +151,19 @@ def _plan_cbis(cases: int, seed: int, size: str) -> list[CbisScan]:
                 int(round(rng.normal(_FULL["rows"], _FULL["rows_sd"]) * factor)),
                 int(round(rng.normal(_FULL["cols"], _FULL["cols_sd"]) * factor)),
             )
-            lesions = [
-                CbisLesion(
-                    abnormality_id=i + 1,
-                    descriptor=d,
-                    diameter_mm=diam,
-                    two_studies=bool(rng.uniform() < 0.06),
-                    swapped=bool(rng.uniform() < 0.3),
-                    rle=bool(rng.uniform() < 0.15),
+            lesions = []
+            for i, (d, diam) in enumerate(zip(descriptors, diameters, strict=True)):
+                two, swap, rle = rng.uniform(size=3) < (0.06, 0.3, 0.15)
+                lesions.append(
+                    CbisLesion(
+                        abnormality_id=i + 1,
+                        descriptor=d,
+                        diameter_mm=diam,
+                        two_studies=bool(two),
+                        swapped=bool(swap and not two),
+                        rle=bool(rle),
+                    )
                 )
-                for i, (d, diam) in enumerate(zip(descriptors, diameters, strict=True))
-            ]
             scans.append(
                 CbisScan(
                     index=len(scans),
@@ -180,7 +182,33 @@ def _plan_cbis(cases: int, seed: int, size: str) -> list[CbisScan]:
                     lesions=lesions,
                 )
             )
+    _cover_quirks(scans)
     return scans
+
+
+def _cover_quirks(scans: list[CbisScan]) -> None:
+    """Make sure a tree of a few scans shows each storage quirk at least once.
+
+    The quirks (an RLE-compressed full scan, RLE-compressed ROI files, crop and mask names
+    swapped, crop and mask in two studies) are drawn at their seeded rates; when a small tree
+    drew none of one, the last scan or lesion that does not already carry another forced quirk
+    gets it, so readers are always tested against all of them.
+    """
+    if len(scans) >= 2 and not any(s.rle for s in scans):
+        scans[-1].rle = True
+    lesions = [lesion for scan in scans for lesion in scan.lesions]
+    if len(lesions) < 4:
+        return
+    forced: set[int] = set()
+    for attribute in ("two_studies", "swapped", "rle"):
+        if any(getattr(lesion, attribute) for lesion in lesions):
+            continue
+        for i in range(len(lesions) - 1, -1, -1):
+            if i in forced or (attribute == "swapped" and lesions[i].two_studies):
+                continue
+            setattr(lesions[i], attribute, True)
+            forced.add(i)
+            break
 
 
 def _plan_normals(count: int, seed: int) -> list[NormalCase]:
@@ -415,7 +443,12 @@ def load_tree(root: str | os.PathLike[str]) -> SyntheticTree:
     frames = {}
     for name in ("lesions", "scans", "normals"):
         path = root / f"ground_truth_{name}.csv"
-        frame = pd.read_csv(path, dtype={"assessment": str, "subtlety": str}, keep_default_na=False)
+        try:
+            frame = pd.read_csv(
+                path, dtype={"assessment": str, "subtlety": str}, keep_default_na=False
+            )
+        except pd.errors.EmptyDataError:  # e.g. a tree generated with normals=0
+            frame = pd.DataFrame()
         for column in ("scan_path", "mask_path", "crop_path", "ljpeg_path", "ics_path"):
             if column in frame:
                 frame[column] = [str(root / p) for p in frame[column]]
