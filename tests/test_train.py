@@ -1,0 +1,232 @@
+"""Training runs end to end on a tiny synthetic TFRecord dataset: the ``mammo train``
+command for every model, resume after an interruption, determinism, NaN stop, corrupted
+shards, run reuse and the TensorBoard logs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+from mammo_lib.cli import main
+from mammo_lib.dataset.tfrecord import CorruptShardError, write_shard
+from mammo_lib.models.inception_v4 import MIN_INPUT_SIZE
+from mammo_lib.train import TrainConfig, TrainingDivergedError, ensure_trained, load_model, train
+
+TILE = 40
+SIZE = 32
+BATCH = 16
+N_TRAIN = 48  # 3 steps per epoch
+N_VAL = 32
+
+
+def _tile(rng: np.random.Generator, label: int) -> np.ndarray:
+    """A noisy background; abnormal tiles carry a bright blob whose size depends on the class."""
+    tile = rng.normal(100, 12, (TILE, TILE))
+    if label:
+        r = 3 + 2 * label
+        yy, xx = np.mgrid[:TILE, :TILE]
+        cy, cx = rng.integers(r, TILE - r, 2)
+        tile[(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] += 80
+    return np.clip(tile, 0, 255).astype(np.uint8)
+
+
+def write_tiny_dataset(folder: Path, seed: int = 0) -> Path:
+    """Write train/val shards of synthetic tiles with the project's shard writer."""
+    rng = np.random.default_rng(seed)
+    for split, n in (("train", N_TRAIN), ("val", N_VAL)):
+        records = []
+        for i in range(n):
+            label = int(rng.integers(1, 5)) if i % 3 == 0 else 0
+            records.append(
+                {
+                    "image": _tile(rng, label),
+                    "label": label,
+                    "label_binary": int(label > 0),
+                    "patient_id": f"{split}{i:03d}",
+                    "source": "cbis-ddsm" if label else "ddsm",
+                    "crop_index": 0,
+                    "scan_id": f"{split}{i:03d}",
+                }
+            )
+        half = n // 2
+        write_shard(folder / f"{split}-00000.tfrecord", records[:half])
+        write_shard(folder / f"{split}-00001.tfrecord", records[half:])
+    return folder
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _own_work_dir(tmp_path_factory: pytest.TempPathFactory):
+    """Keep this module's runs in a folder of their own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MAMMO_WORK_DIR", str(tmp_path_factory.mktemp("train-work")))
+        yield
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_dataset(tmp_path_factory.mktemp("tiny-dataset"))
+
+
+def tiny_config(dataset: Path, **changes: object) -> TrainConfig:
+    values: dict = {
+        "dataset_dir": str(dataset),
+        "model_name": "vgg_lite",
+        "image_size": SIZE,
+        "epochs": 1,
+        "batch_size": BATCH,
+        "model_kwargs": {"width": 0.25, "fc_units": [16, 16]},
+        "log_every": 2,
+    }
+    values.update(changes)
+    return TrainConfig(**values)
+
+
+def _weights(path: Path) -> list[np.ndarray]:
+    return [w.numpy() for w in load_model(path).weights]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("model", "size", "options", "labels"),
+    [
+        ("vgg_lite", SIZE, ["width=0.25", "fc_units=[16,16]"], "binary"),
+        ("vgg16", SIZE, ["width=0.125", "fc_units=[16,8]"], "multiclass"),
+        ("inception_v4_lite", MIN_INPUT_SIZE, ["filter_scale=0.125", "repeats=[1,1,1]"], "binary"),
+    ],
+)
+def test_mammo_train_trains_each_model_one_epoch(
+    dataset: Path, model: str, size: int, options: list[str], labels: str, capsys
+) -> None:
+    argv = ["train", "--dataset", str(dataset), "--model", model, "--labels", labels]
+    argv += ["--image-size", str(size), "--epochs", "1", "--batch-size", str(BATCH)]
+    argv += ["--name", f"cli-{model}"]
+    for option in options:
+        argv += ["--model-kw", option]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    run_dir = Path(out.split("run: ")[1].splitlines()[0])
+    assert run_dir.name == f"cli-{model}"
+    history = pd.read_csv(run_dir / "log.csv")
+    assert list(history["epoch"]) == [0]
+    for column in ("loss", "accuracy", "recall", "precision", "f1", "auc", "val_recall"):
+        assert np.isfinite(history[column]).all(), column
+    config = json.loads((run_dir / "config.json").read_text())["config"]
+    assert config["model_name"] == model and config["image_size"] == size
+    assert config["label"] == ("label_binary" if labels == "binary" else "label")
+    trained = load_model(run_dir / "best.keras")
+    classifier = trained.get_layer(model)
+    assert classifier.output_shape == (None, 2 if labels == "binary" else 5)
+    assert trained.input.dtype == "uint8"
+
+
+class _Interrupt(keras.callbacks.Callback):
+    """Raise KeyboardInterrupt in the middle of the second epoch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.epoch == 1 and batch == 1:
+            raise KeyboardInterrupt
+
+
+class _StartState(keras.callbacks.Callback):
+    """Record the weights and optimizer step a fit starts from."""
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.weights = [w.numpy() for w in self.model.weights]
+        self.iterations = int(self.model.optimizer.iterations)
+
+
+@pytest.mark.slow
+def test_interrupted_run_resumes_from_its_last_checkpoint(dataset: Path) -> None:
+    config = tiny_config(dataset, epochs=2, name="resume")
+    with pytest.raises(KeyboardInterrupt):
+        train(config, callbacks=[_Interrupt()])
+    run_dir = config.run_dir()
+    state = json.loads((run_dir / "state.json").read_text())
+    assert state["epochs_done"] == 1 and state["status"] == "running"
+    assert list(pd.read_csv(run_dir / "log.csv")["epoch"]) == [0]
+    saved = _weights(run_dir / "last.keras")
+
+    start = _StartState()
+    result = train(config, callbacks=[start])
+    assert start.iterations == N_TRAIN // BATCH  # continued after epoch 1, not from step 0
+    assert all(np.array_equal(a, b) for a, b in zip(start.weights, saved, strict=True))
+    assert result.status == "finished" and result.epochs_done == 2
+    assert list(result.history["epoch"]) == [0, 1]
+    final = load_model(run_dir / "last.keras", compile=True)
+    assert int(final.optimizer.iterations) == 2 * N_TRAIN // BATCH
+    assert not all(np.array_equal(a, b.numpy()) for a, b in zip(saved, final.weights, strict=True))
+
+
+@pytest.mark.slow
+def test_same_seed_same_weights(dataset: Path) -> None:
+    runs = [
+        train(tiny_config(dataset, name=name, seed=seed, pr_curves=False))
+        for name, seed in (("det-a", 3), ("det-b", 3), ("det-c", 4))
+    ]
+    a, b, c = (_weights(r.last_path) for r in runs)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert not all(np.array_equal(x, y) for x, y in zip(a, c, strict=True))
+    pd.testing.assert_frame_equal(runs[0].history, runs[1].history)
+
+
+@pytest.mark.slow
+def test_nan_loss_stops_the_run_with_a_message(dataset: Path) -> None:
+    config = tiny_config(dataset, name="nan", scaling="centred", pixel_mean=float("nan"))
+    with pytest.raises(TrainingDivergedError, match="NaN/inf at epoch 1, batch 1"):
+        train(config)
+    state = json.loads((config.run_dir() / "state.json").read_text())
+    assert state["status"] == "diverged" and state["epochs_done"] == 0
+    assert not (config.run_dir() / "last.keras").exists()
+
+
+def test_corrupted_shard_is_named(dataset: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(dataset, broken)
+    shard = broken / "train-00001.tfrecord"
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 64] = bytes(64)
+    shard.write_bytes(bytes(data))
+    with pytest.raises(CorruptShardError, match="train-00001.tfrecord"):
+        train(tiny_config(broken, name="broken"))
+
+
+@pytest.mark.slow
+def test_finished_run_is_reused_and_logged(dataset: Path) -> None:
+    config = tiny_config(dataset, epochs=2, decay_epochs=1, decay_rate=0.5)
+    run_dir = ensure_trained(config)
+    assert run_dir.parent.name == "runs" and config.config_hash()[:12] in run_dir.name
+    stamp = (run_dir / "last.keras").stat().st_mtime_ns
+    assert ensure_trained(config) == run_dir
+    assert (run_dir / "last.keras").stat().st_mtime_ns == stamp  # not trained again
+    assert train(config).epochs_done == 2
+
+    # Staircase decay per step: x0.5 after every epoch's 3 steps (logged at epoch end).
+    history = pd.read_csv(run_dir / "log.csv")
+    np.testing.assert_allclose(history["learning_rate"], [5e-4, 2.5e-4], rtol=1e-6)
+    tags: dict[str, set[str]] = {}
+    for file in (run_dir / "tb").rglob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(file)):
+            for value in event.summary.value:
+                tags.setdefault(file.parent.name, set()).add(value.tag)
+    for name in ("loss", "accuracy", "recall", "precision", "f1", "auc"):
+        assert f"epoch_{name}" in tags["train"] and f"epoch_{name}" in tags["validation"]
+        assert f"batch_{name}" in tags["train"]
+    assert "abnormal/pr_curves" in tags["pr_curves"]
+
+    renamed = config.replace(pos_weight=2.0, name=run_dir.name)
+    with pytest.raises(ValueError, match="different config"):
+        train(renamed)
