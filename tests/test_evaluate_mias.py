@@ -140,3 +140,19 @@ def test_cross_validate_convnet_runs(tiles: mt.MiasTiles) -> None:
     )
     assert pred["probability"].notna().all() and pred["probability"].between(0, 1).all()
     assert set(pred["fold"]) == {0, 1}
+
+
+def test_recalibrate_batchnorm_sets_batch_statistics() -> None:
+    import keras
+
+    from mammo_lib.evaluate.mias_cv import recalibrate_batchnorm
+
+    inputs = keras.Input((4,))
+    x = keras.layers.Dropout(0.5)(inputs)
+    norm = keras.layers.BatchNormalization(momentum=0.99)
+    model = keras.Model(inputs, norm(x))
+    images = np.random.default_rng(0).normal(3.0, 2.0, size=(500, 4)).astype("float32")
+    recalibrate_batchnorm(model, images)
+    np.testing.assert_allclose(norm.moving_mean.numpy(), images.mean(0), rtol=1e-4)
+    np.testing.assert_allclose(norm.moving_variance.numpy(), images.var(0), rtol=1e-3)
+    assert norm.momentum == 0.99 and model.layers[1].rate == 0.5

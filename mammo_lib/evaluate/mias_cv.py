@@ -5,7 +5,8 @@ both films of a woman, and every tile cut from them, on one side of every split,
 bootstrap interval resamples women. Two classifiers share the folds:
 
 * ``"convnet"``: a small ConvNet from :mod:`mammo_lib.models` trained in each fold
-  (weighted cross-entropy, random flips), its abnormal probability on the held-out fold;
+  (weighted cross-entropy, random flips, batch-norm statistics recomputed on the training
+  tiles at the end), its abnormal probability on the held-out fold;
 * ``"statistics"``: the shortcut test's classifier on the per-tile image statistics only
   (:mod:`mammo_lib.evaluate.shortcut`), which sees no shape at all.
 """
@@ -64,6 +65,7 @@ def _fit_predict_convnet(
     learning_rate: float,
     seed: int,
     model_kw: dict,
+    recalibrate: int,
 ) -> np.ndarray:
     import keras
 
@@ -89,8 +91,47 @@ def _fit_predict_convnet(
         shuffle=True,
         verbose=0,
     )
+    rng = np.random.default_rng(seed)
+    sample = rng.choice(len(x_train), size=min(len(x_train), recalibrate), replace=False)
+    recalibrate_batchnorm(model, x_train[np.sort(sample)][..., None].astype(np.float32) * scale)
     proba = model.predict(x_test[..., None].astype(np.float32) * scale, verbose=0)
     return proba[:, 1]
+
+
+def recalibrate_batchnorm(model, images: np.ndarray) -> None:
+    """Set every batch-norm layer's moving statistics to those of one batch of `images`.
+
+    After a short training run the moving averages (momentum 0.99 in the study's model)
+    still lag the weights, and inference-mode predictions can be near chance while
+    training-mode ones are good. One forward pass in training mode with momentum 0 and
+    dropout off replaces them with the statistics of `images` ("precise BN"; Wu and
+    Johnson 2021). Use training images only.
+
+    Parameters
+    ----------
+    model
+        A Keras model (nested models included).
+    images
+        Scaled inputs, ``[N, s, s, 1]``; N of several hundred gives stable statistics.
+    """
+    import keras
+
+    layers = list(model._flatten_layers(include_self=False, recursive=True))
+    norms = [la for la in layers if isinstance(la, keras.layers.BatchNormalization)]
+    drops = [la for la in layers if isinstance(la, keras.layers.Dropout)]
+    saved = [(la, la.momentum) for la in norms] + [(la, la.rate) for la in drops]
+    try:
+        for la in norms:
+            la.momentum = 0.0
+        for la in drops:
+            la.rate = 0.0
+        model(images, training=True)
+    finally:
+        for la, value in saved:
+            if isinstance(la, keras.layers.BatchNormalization):
+                la.momentum = value
+            else:
+                la.rate = value
 
 
 def cross_validate_mias(
@@ -106,6 +147,7 @@ def cross_validate_mias(
     pos_weight: float = 4.0,
     learning_rate: float = 1e-3,
     classifier: str = "boosting",
+    recalibrate: int = 1024,
 ) -> pd.DataFrame:
     """Cross-validate a normal/abnormal classifier on MIAS tiles, folds grouped by patient.
 
@@ -124,6 +166,9 @@ def cross_validate_mias(
         ConvNet training; ``pos_weight`` is W, the weight of abnormal tiles in the loss.
     classifier
         ``"logistic"`` or ``"boosting"``, for ``method="statistics"``.
+    recalibrate
+        Training tiles used to recompute the batch-norm statistics after training (see
+        :func:`recalibrate_batchnorm`).
 
     Returns
     -------
@@ -158,5 +203,6 @@ def cross_validate_mias(
                 learning_rate=learning_rate,
                 seed=seed + k,
                 model_kw=kw,
+                recalibrate=recalibrate,
             )
     return meta.assign(fold=folds, probability=scores, method=method)

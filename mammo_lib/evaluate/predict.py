@@ -1,0 +1,143 @@
+"""Predictions export: one row per tile with its ids, label and predicted probability.
+
+Every evaluation writes its predictions as CSV, so that metrics, intervals and curves can be
+recomputed without running the model again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+#: Id and label columns copied from each TFRecord into the predictions table.
+ID_COLUMNS: tuple[str, ...] = (
+    "scan_id",
+    "patient_id",
+    "abnormality_id",
+    "source",
+    "crop_index",
+    "label",
+    "label_binary",
+    "shard",
+)
+
+
+def _batches(records: Iterator[dict], batch_size: int) -> Iterator[list[dict]]:
+    batch: list[dict] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _fit_size(images: np.ndarray, size: int) -> np.ndarray:
+    """Resize ``uint8 [B, h, w]`` tiles to ``size`` (area averaging), as the reader does."""
+    if images.shape[1:] == (size, size):
+        return images
+    import tensorflow as tf
+
+    resized = tf.image.resize(images[..., None], [size, size], method="area", antialias=True)
+    return np.clip(np.round(resized.numpy()[..., 0]), 0, 255).astype(np.uint8)
+
+
+def predict_records(model, records: Iterator[dict], batch_size: int = 64) -> pd.DataFrame:
+    """Run `model` on TFRecord-style records and return one row per record.
+
+    Parameters
+    ----------
+    model
+        A Keras model taking ``uint8 [N, s, s, 1]`` tiles (as the training runs save them)
+        and returning class probabilities ``[N, n_classes]``.
+    records
+        Dicts as yielded by :func:`mammo_lib.dataset.tfrecord.read_records` (``image`` a
+        ``uint8 [h, w]`` tile plus ids); tiles of another size are resized to the model's.
+    batch_size
+        Tiles per forward pass.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :data:`ID_COLUMNS` present in the records, ``probability`` (abnormal: ``1 -
+        p(NORMAL)``), ``predicted`` (argmax class) and ``p0 .. p{k-1}``.
+    """
+    size = int(model.input_shape[1])
+    rows: list[pd.DataFrame] = []
+    for batch in _batches(iter(records), batch_size):
+        images = _fit_size(np.stack([r["image"] for r in batch]), size)
+        proba = np.asarray(model.predict(images[..., None], verbose=0), dtype=float)
+        frame = pd.DataFrame({k: [r.get(k) for r in batch] for k in ID_COLUMNS if k in batch[0]})
+        for j in range(proba.shape[1]):
+            frame[f"p{j}"] = proba[:, j]
+        frame["probability"] = 1.0 - proba[:, 0]
+        frame["predicted"] = proba.argmax(axis=1)
+        rows.append(frame)
+    if not rows:
+        raise ValueError("no records to predict")
+    return pd.concat(rows, ignore_index=True)
+
+
+def predict_tiles(
+    model,
+    dataset_dir: str | os.PathLike[str],
+    split: str = "test",
+    batch_size: int = 64,
+) -> pd.DataFrame:
+    """Predict every tile of one split of a TFRecord dataset, in shard order.
+
+    Parameters
+    ----------
+    model
+        A Keras model, or the path of a run's ``.keras`` checkpoint, taking ``uint8`` tiles.
+    dataset_dir
+        Folder with ``<split>-*.tfrecord`` shards.
+    split
+        ``"train"``, ``"val"``, ``"test"`` (or any shard prefix present).
+    batch_size
+        Tiles per forward pass.
+
+    Returns
+    -------
+    pandas.DataFrame
+        See :func:`predict_records`; plus ``split``.
+    """
+    from mammo_lib.dataset.tfrecord import read_records
+    from mammo_lib.train import load_model, split_files
+
+    if isinstance(model, str | os.PathLike):
+        model = load_model(model)
+    files = split_files(dataset_dir, split)
+    table = predict_records(model, read_records(files), batch_size=batch_size)
+    table.insert(0, "split", split)
+    return table
+
+
+def write_predictions(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write a predictions table as CSV atomically (temporary name, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    table.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+    return path
+
+
+def read_predictions(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a predictions CSV written by :func:`write_predictions` (ids kept as strings)."""
+    text = {c: str for c in ("scan_id", "patient_id", "abnormality_id", "source", "shard")}
+    return pd.read_csv(path, dtype=text, keep_default_na=False, na_values={"probability": [""]})
+
+
+def probabilities(table: pd.DataFrame, n_classes: int | None = None) -> np.ndarray:
+    """Return the class-probability columns ``p0 ..`` of a predictions table as an array."""
+    cols: Sequence[str] = [c for c in table.columns if c[:1] == "p" and c[1:].isdigit()]
+    cols = sorted(cols, key=lambda c: int(c[1:]))
+    if n_classes is not None and len(cols) != n_classes:
+        raise ValueError(f"table has {len(cols)} probability columns, expected {n_classes}")
+    return table[list(cols)].to_numpy(dtype=float)
