@@ -80,7 +80,7 @@ def dense_head(
         if dropout:
             x = layers.Dropout(dropout, name=f"fc{i}_drop")(x)
     x = layers.Dense(n_classes, kernel_initializer=logits_initializer, name="logits")(x)
-    return layers.Softmax(name="probabilities")(x)
+    return layers.Softmax(name="probabilities", dtype="float32")(x)
 
 
 def image_input(input_size: int) -> keras.KerasTensor:

@@ -165,5 +165,5 @@ def build_inception_v4_lite(
     if dropout:
         x = layers.Dropout(dropout, name="flatten_drop")(x)
     x = layers.Dense(n_classes, kernel_regularizer=l2(l2_fc), name="logits")(x)
-    outputs = layers.Softmax(name="probabilities")(x)
+    outputs = layers.Softmax(name="probabilities", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="inception_v4_lite")
