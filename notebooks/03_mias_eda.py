@@ -45,7 +45,7 @@ from mammo_lib.sources.mias import (
     load_mias,
     to_row_col,
 )
-from mammo_lib.sources.synthetic.scan import render_scan
+from mammo_lib.sources.synthetic import render_scan
 
 sns.set_theme(style="whitegrid", context="notebook")
 rng = np.random.default_rng(seed)
@@ -247,8 +247,9 @@ plt.show()
 # spectrum averaged over rings, and a line fitted to $\log P$ against $\log f$ between
 # {glue:text}`c03_fmin_mm:.2f` and {glue:text}`c03_fmax_mm:.2f` cycles/mm. The synthetic
 # scans are compared at MIAS's pixel size of 0.2 mm: at `scan_size="full"` they are
-# rendered at the CBIS-DDSM geometry and pixel size (0.05 mm) and averaged over 4 x 4 pixel
-# blocks; at `scan_size="small"` they are rendered directly with 0.2 mm pixels.
+# rendered at the CBIS-DDSM geometry and pixel size (5300 x 3100, 0.05 mm) and averaged over
+# 4 x 4 pixel blocks; at `scan_size="small"` at the generator's small geometry (a third of
+# the pixels per side, 0.1 mm) and averaged over 2 x 2 blocks.
 #
 # **Data.** MIAS: {glue:text}`c03_spectrum_images` real scans drawn at random (seed
 # {glue:text}`c03_seed`) among those whose abnormalities all have coordinates.
@@ -258,7 +259,7 @@ plt.show()
 
 # %% tags=["remove-cell"]
 FMIN, FMAX = 0.02, 0.25  # cycles per pixel at 0.2 mm: 0.1 to 1.25 cycles/mm
-GEOMETRY = {"full": ((5300, 3100), 0.05), "small": ((1325, 775), 0.2)}
+GEOMETRY = {"full": ((5300, 3100), 0.05), "small": ((1767, 1033), 0.1)}  # as the generator's trees
 shape, pixel_mm = GEOMETRY[scan_size]
 factor = round(PIXEL_SIZE_MM / pixel_mm)
 
