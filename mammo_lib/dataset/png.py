@@ -17,7 +17,7 @@ def encode_png(image: np.ndarray) -> bytes:
         raise ValueError(f"a tile must be a 2-D uint8 array, got {array.dtype} {array.shape}")
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(array), mode="L").save(
-        buffer, format="PNG", compress_level=6
+        buffer, format="PNG", compress_level=3
     )
     return buffer.getvalue()
 

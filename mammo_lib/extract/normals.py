@@ -107,11 +107,13 @@ def tile_stats(crop8: np.ndarray, rule: KeepRule) -> TileStats:
     ``reason`` is ``"kept"`` or the first failed test: ``"bright"``, ``"dark"``, ``"variance"``,
     ``"mean"``. Count limits scale with the crop's area relative to ``598 x 598``.
     """
-    values = crop8.astype(np.float64)
-    mean = float(values.mean())
-    var = float(values.var())
-    n_bright = int(np.count_nonzero(crop8 >= rule.bright_level))
-    n_dark = int(np.count_nonzero(crop8 <= rule.dark_level))
+    hist = np.bincount(np.asarray(crop8, dtype=np.uint8).ravel(), minlength=256).astype(np.float64)
+    levels = np.arange(256, dtype=np.float64)
+    n = hist.sum()
+    mean = float(hist @ levels / n)
+    var = float(max(hist @ (levels - mean) ** 2 / n, 0.0))
+    n_bright = int(hist[rule.bright_level :].sum())
+    n_dark = int(hist[: rule.dark_level + 1].sum())
     scale = crop8.size / REFERENCE_AREA
     if n_bright >= rule.bright_max * scale:
         reason = "bright"
