@@ -1,0 +1,141 @@
+"""Seconds per full-size scan: fully convolutional map vs sliding window, in one run.
+
+A synthetic CBIS-style scan of about 5300 x 3100 pixels at 0.05 mm (the project's generator)
+is resampled to the model's training scale (598-pixel crops -> ``image_size``, i.e.
+``0.05 * 598 / image_size`` mm per model pixel) and mapped twice with the same untrained
+VGG-lite (1.0.0.35) weights - timing does not depend on the weights:
+
+- FCN: :func:`mammo_lib.scan.fcn.probability_map` (one pass over the whole scan), timed
+  ``--repeats`` times after one warm-up; the resampling is included.
+- sliding window: :func:`mammo_lib.scan.sliding.sliding_window_map` at the same stride, the
+  tile classifier on every crop in batches; timed once after a warm-up batch.
+
+Goals (issue 7): FCN at most 3 s per scan on a 2-core CPU, and at least 10x faster than the
+sliding window. Usage::
+
+    .venv/bin/python benchmarks/scan.py                 # image sizes 299 and the quick profile's
+    .venv/bin/python benchmarks/scan.py --image-sizes 299 --repeats 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+#: The study's crop side on 0.05 mm scans.
+CROP = 598
+SCAN_MM = 0.05
+
+
+def quick_image_size(default: int = 128) -> int:
+    """Image size of the quick profile's training chapter (``06_training``), else `default`."""
+    from mammo_lib.config import load_profile
+
+    try:
+        return int(load_profile("quick").get("06_training", {}).get("image_size", default))
+    except (FileNotFoundError, ValueError):
+        return default
+
+
+def synthetic_full_scan(seed: int) -> np.ndarray:
+    """A full-size synthetic scan (uint8 after the bit-depth scaling tiles get)."""
+    from mammo_lib.extract.common import to_uint8
+    from mammo_lib.sources.synthetic.scan import LesionSpec, render_scan
+
+    rng = np.random.default_rng(seed)
+    pixels, _ = render_scan(
+        rng, (5300, 3100), "MLO", "LEFT", pixel_mm=SCAN_MM, lesions=[LesionSpec("mass")]
+    )
+    return to_uint8(pixels)
+
+
+def bench(scan: np.ndarray, image_size: int, repeats: int, batch_size: int) -> dict[str, float]:
+    """Time both paths for one model input size; return seconds and the agreement."""
+    import keras
+
+    from mammo_lib.models import build_model
+    from mammo_lib.scan.fcn import probability_map, to_fully_convolutional
+    from mammo_lib.scan.predict import resample
+    from mammo_lib.scan.sliding import compare_maps, sliding_window_map
+
+    keras.utils.set_random_seed(0)
+    classifier = build_model("vgg_lite", input_size=image_size, n_classes=2)
+    fcn = to_fully_convolutional(classifier)
+    factor = image_size / CROP
+
+    def fcn_path() -> np.ndarray:
+        small = resample(scan, (factor, factor)).astype(np.float32) / 255.0
+        return probability_map(fcn, small)
+
+    fcn_path()  # warm-up (graph building, memory)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        dense = fcn_path()
+        times.append(time.perf_counter() - start)
+
+    small = resample(scan, (factor, factor)).astype(np.float32) / 255.0
+    sliding_window_map(classifier, fcn, small[:image_size, :image_size], batch_size=batch_size)
+    start = time.perf_counter()
+    crops = sliding_window_map(classifier, fcn, small, batch_size=batch_size)
+    sliding = time.perf_counter() - start
+    agreement = compare_maps(dense, crops)
+    return {
+        "image_size": image_size,
+        "resampled": f"{small.shape[0]}x{small.shape[1]}",
+        "map": f"{dense.shape[0]}x{dense.shape[1]}",
+        "stride": fcn.stride,
+        "fcn_s": float(np.median(times)),
+        "fcn_min_s": float(np.min(times)),
+        "sliding_s": sliding,
+        "ratio": sliding / float(np.median(times)),
+        "max_abs_diff": agreement["max_abs_diff"],
+    }
+
+
+def main() -> None:
+    """Run the benchmark and print one table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--image-sizes", type=int, nargs="+", default=None)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    sizes = args.image_sizes or sorted({quick_image_size(), 299})
+
+    import tensorflow as tf
+
+    start = time.perf_counter()
+    scan = synthetic_full_scan(args.seed)
+    print(
+        f"synthetic scan {scan.shape[0]}x{scan.shape[1]} rendered in "
+        f"{time.perf_counter() - start:.1f} s"
+    )
+    print(
+        f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+        f"TensorFlow {tf.__version__}"
+    )
+    header = (
+        f"{'image':>5} {'resampled':>10} {'map':>6} {'stride':>6} {'FCN s/scan':>10} "
+        f"{'(min)':>6} {'sliding s/scan':>14} {'ratio':>6} {'max|diff|':>9}"
+    )
+    print(header)
+    for size in sizes:
+        r = bench(scan, size, args.repeats, args.batch_size)
+        print(
+            f"{r['image_size']:>5} {r['resampled']:>10} {r['map']:>6} {r['stride']:>6} "
+            f"{r['fcn_s']:>10.2f} {r['fcn_min_s']:>6.2f} {r['sliding_s']:>14.2f} "
+            f"{r['ratio']:>5.1f}x {r['max_abs_diff']:>9.4f}",
+            flush=True,
+        )
+    print("goals: FCN <= 3 s per scan; sliding / FCN >= 10")
+
+
+if __name__ == "__main__":
+    main()
