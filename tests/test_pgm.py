@@ -2,38 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tarfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mammo_lib.imaging.pgm import PgmError, read_pgm, read_pgm_header, write_pgm
+from mammo_lib.sources.registry import fetch
 
-MIRROR = Path(
-    os.environ.get("MAMMO_DATA_MIRROR", Path(__file__).resolve().parents[2] / "shared/data")
-)
-MIAS_TAR = MIRROR / "mias" / "all-mias.tar.gz"
-MIAS_SUMS = MIAS_TAR.with_name("SHA256SUMS")
 MEMBERS = ("mdb001.pgm", "mdb005.pgm", "mdb322.pgm")
 
 
 @pytest.fixture(scope="module")
-def mias_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A few real MIAS PGMs extracted from the data mirror, checked against SHA256SUMS."""
-    if not MIAS_TAR.exists():
-        pytest.skip(f"{MIAS_TAR} not present")
-    out = tmp_path_factory.mktemp("mias_pgm")
-    sums = dict(line.split()[::-1] for line in MIAS_SUMS.read_text().splitlines() if line.strip())
-    with tarfile.open(MIAS_TAR) as tar:
-        for member in tar.getmembers():
-            if Path(member.name).name in MEMBERS:
-                data = tar.extractfile(member).read()
-                assert hashlib.sha256(data).hexdigest() == sums[Path(member.name).name]
-                (out / Path(member.name).name).write_bytes(data)
-    return {name: out / name for name in MEMBERS}
+def mias_files() -> dict[str, Path]:
+    """A few real MIAS PGMs, through the registry (hash-verified, from the data mirror)."""
+    folder = fetch("mias")
+    return {name: folder / name for name in MEMBERS}
 
 
 def test_real_mias_file(mias_files: dict[str, Path]) -> None:
