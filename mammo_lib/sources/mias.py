@@ -354,7 +354,7 @@ class MiasData:
     abnormalities
         One row per Info.txt table line (see :func:`read_info`).
     images
-        One row per image (see :func:`image_table`), restricted to nothing: images missing
+        One row per image of the table (see :func:`image_table`); those without a PGM file
         on disk are listed in ``report.missing_images``.
     report
         The parse report plus table/file mismatches.
