@@ -23,6 +23,7 @@ from typing import Literal
 
 import numpy as np
 import scipy.fft
+from PIL import Image, ImageDraw
 from scipy import ndimage
 
 __all__ = [
@@ -63,6 +64,20 @@ def resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return tmp[:, x0] * (1 - wx) + tmp[:, x1] * wx
 
 
+def _power_law_grid(rng: np.random.Generator, rows: int, cols: int, beta: float) -> np.ndarray:
+    """Unit-variance Gaussian field with spectrum ``f**-beta`` on a ``rows x cols`` grid."""
+    fy = np.fft.fftfreq(rows).astype(np.float32)[:, None]
+    fx = np.fft.rfftfreq(cols).astype(np.float32)[None, :]
+    f2 = fy * fy + fx * fx
+    f2[0, 0] = np.inf
+    amplitude = f2 ** np.float32(-beta / 4.0)  # |F| ~ f^(-beta/2)
+    spectrum = rng.standard_normal((rows, cols // 2 + 1), dtype=np.float32) + 1j * (
+        rng.standard_normal((rows, cols // 2 + 1), dtype=np.float32)
+    )
+    field = scipy.fft.irfft2(spectrum.astype(np.complex64) * amplitude, s=(rows, cols))
+    return ((field - field.mean()) / field.std()).astype(np.float32)
+
+
 def power_law_noise(
     rng: np.random.Generator,
     shape: tuple[int, int],
@@ -89,17 +104,36 @@ def power_law_noise(
     """
     rows = max(8, -(-shape[0] // grid_step))
     cols = max(8, -(-shape[1] // grid_step))
-    fy = np.fft.fftfreq(rows).astype(np.float32)[:, None]
-    fx = np.fft.rfftfreq(cols).astype(np.float32)[None, :]
-    f2 = fy * fy + fx * fx
-    f2[0, 0] = np.inf
-    amplitude = f2 ** np.float32(-beta / 4.0)  # |F| ~ f^(-beta/2)
-    spectrum = rng.standard_normal((rows, cols // 2 + 1), dtype=np.float32) + 1j * (
-        rng.standard_normal((rows, cols // 2 + 1), dtype=np.float32)
-    )
-    field = scipy.fft.irfft2(spectrum.astype(np.complex64) * amplitude, s=(rows, cols))
-    field = (field - field.mean()) / field.std()
-    return resize(field, shape)
+    return resize(_power_law_grid(rng, rows, cols, beta), shape)
+
+
+def curvilinear_structures(
+    rng: np.random.Generator,
+    shape: tuple[int, int],
+    cell_mm: float,
+    nipple: tuple[float, float],
+    count: int | None = None,
+) -> np.ndarray:
+    """Ducts, vessels and ligaments: thin, blurred curves running from near the nipple towards
+    the chest wall (column 0), on a grid of `cell_mm` cells. Peak about 1, float32."""
+    rows, cols = shape
+    canvas = Image.new("L", (cols, rows), 0)
+    draw = ImageDraw.Draw(canvas)
+    n = int(rng.integers(15, 40)) if count is None else count
+    for _ in range(n):
+        y = nipple[0] + rng.normal(0, 0.25 * rows)
+        x = nipple[1] - abs(rng.normal(0, 0.2 * cols))
+        angle = np.arctan2(y - nipple[0], min(x - nipple[1], -1.0)) + rng.normal(0, 0.3)
+        step = 2.0 / cell_mm
+        points = [(x, y)]
+        for _ in range(int(rng.uniform(30, 120) / 2.0)):
+            angle += rng.normal(0, 0.12)
+            x, y = x + step * np.cos(angle), y + step * np.sin(angle)
+            points.append((x, y))
+        width = max(1, int(round(rng.uniform(0.3, 1.0) / cell_mm)))
+        draw.line(points, fill=int(rng.integers(90, 256)), width=width, joint="curve")
+    lines = np.asarray(canvas, dtype=np.float32) / np.float32(255.0)
+    return ndimage.gaussian_filter(lines, max(0.7, 0.3 / cell_mm))
 
 
 @dataclass
@@ -207,36 +241,48 @@ def render_breast(
     coarse = (-(-rows // step), -(-cols // step))
     inside, pect = _outline_inside(rng, *coarse, view, step)
     sd = _signed_distance(inside, pad_left=True, pad_top=view == "MLO")
-    depth_mm = resize(sd * (step * pixel_mm), shape)
-    mask = depth_mm > 0
 
+    # smooth fields on the coarse grid, upsampled once each
+    depth_c = sd * np.float32(step * pixel_mm)
+    inner = np.maximum(depth_c, 0.0)
     density = int(np.clip(density, 1, 4))
-    periphery_mm = rng.uniform(8.0, 16.0)
-    t = np.clip(depth_mm / np.float32(periphery_mm), 0.0, 1.0)
+    t = np.clip(inner / np.float32(rng.uniform(8.0, 16.0)), 0.0, 1.0)
     thickness = np.sqrt(1.0 - (1.0 - t) ** 2)
-    gland_mm = rng.uniform(15.0, 35.0)
-    envelope = np.clip(depth_mm / np.float32(gland_mm), 0.0, 1.0)
+    envelope = np.clip(inner / np.float32(rng.uniform(15.0, 35.0)), 0.0, 1.0)
     envelope = envelope * envelope * (3.0 - 2.0 * envelope)  # smoothstep
-
-    grid_step = max(1, round(max(shape) / 2800))
-    texture = power_law_noise(rng, shape, beta=beta, grid_step=grid_step)
     fat = np.float32(rng.uniform(0.26, 0.34))
     gland = np.float32(0.04 * density + rng.uniform(-0.02, 0.02))
     amp = np.float32(0.035 + 0.02 * density)
-    skin_w = np.float32(rng.uniform(1.0, 2.5))
-    skin = np.float32(rng.uniform(0.04, 0.08)) * np.exp(-np.maximum(depth_mm, 0) / skin_w)
-
-    b = thickness * (fat + envelope * (gland + amp * texture)) + skin
+    skin = np.float32(rng.uniform(0.04, 0.08)) * np.exp(-inner / np.float32(rng.uniform(1.0, 2.5)))
+    base = thickness * (fat + envelope * gland) + skin
+    gain = thickness * envelope * amp
     if pect is not None:
         psd = _signed_distance(pect, pad_left=True, pad_top=True)
         edge_cells = max(1.0, 1.5 / (step * pixel_mm))
-        pectoral = resize(np.clip(0.5 + psd / np.float32(edge_cells), 0.0, 1.0), shape)
-        muscle = np.float32(rng.uniform(0.22, 0.32))
-        b = b + pectoral * thickness * (muscle + 0.3 * amp * texture)
+        pect_c = np.clip(0.5 + psd / np.float32(edge_cells), 0.0, 1.0)
+        base = base + pect_c * thickness * np.float32(rng.uniform(0.22, 0.32))
+        gain = gain * (1.0 - pect_c) + pect_c * thickness * np.float32(0.3) * amp
+        pectoral = resize(pect_c, shape)
     else:
         pectoral = np.zeros(shape, dtype=np.float32)
-    background = np.float32(rng.uniform(0.01, 0.04))
-    b = np.where(mask, b, background + 0.004 * texture).astype(np.float32)
+
+    # texture: power-law field plus curvilinear structures, on a grid of about 2800 rows
+    grid_step = max(1, round(max(shape) / 2800))
+    grid = (max(8, -(-rows // grid_step)), max(8, -(-cols // grid_step)))
+    field = _power_law_grid(rng, *grid, beta)
+    extent = inside.sum(axis=1)  # the outline's column on each coarse row
+    nipple = (float(np.argmax(extent)) * step / grid_step, float(extent.max()) * step / grid_step)
+    field += np.float32(rng.uniform(0.6, 1.2)) * curvilinear_structures(
+        rng, grid, grid_step * pixel_mm, nipple
+    )
+    texture = resize(field, shape)
+
+    depth_mm = resize(depth_c, shape)
+    mask = depth_mm > 0
+    b = resize(base, shape)
+    b += resize(gain, shape) * texture
+    background = np.float32(rng.uniform(0.0005, 0.004))
+    np.copyto(b, background * (1 + np.float32(0.3) * texture), where=~mask)
     return Breast(
         brightness=b,
         mask=mask,

@@ -236,11 +236,10 @@ def _speck(
     r = np.hypot(u, v)
     if irregular:
         theta = np.arctan2(v, u)
-        r = r / (
-            1
-            + irregular * np.cos(3 * theta + rng.uniform(0, 6.3))
-            + 0.5 * irregular * np.cos(5 * theta + rng.uniform(0, 6.3))
-        )
+        wobble = np.zeros_like(theta)
+        for k in (2, 3, 4, 5):
+            wobble += irregular * rng.normal(0, 0.6) * np.cos(k * theta + rng.uniform(0, 6.3))
+        r = r / np.maximum(1 + wobble, 0.4)
     blob = np.exp(-(r**4)).astype(np.float32)
     if ring:
         blob = np.clip(blob - 0.8 * np.exp(-((r / 0.6) ** 4)), 0.0, None)

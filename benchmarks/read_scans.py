@@ -1,0 +1,92 @@
+"""Benchmark: reading a full-size synthetic CBIS-DDSM scan, and generating full-size cases.
+
+1. Writes one full-size (about 5300 x 3100, 16-bit) synthetic mammogram as DICOM, then times
+   ``mammo_lib.imaging.dicom.read_dicom`` against plain ``pydicom.dcmread(path).pixel_array``
+   on the same file, interleaved, several repetitions each; prints the median ratio
+   (goal: the library within 1.2x of plain pydicom).
+2. Times the generator: seconds per full-size CBIS case (scan + ROI files written) and per
+   DDSM normal case (four views).
+
+Run: ``.venv/bin/python benchmarks/read_scans.py [--repeats 7] [--cases 2]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pydicom
+
+from mammo_lib.imaging.dicom import read_dicom
+from mammo_lib.sources.synthetic import compose_scan, generate, to_cbis_uint16
+from mammo_lib.sources.synthetic.dicom_writer import make_uid, write_dicom
+
+
+def write_full_scan(path: Path, seed: int = 0) -> tuple[int, int]:
+    """Write one full-size synthetic scan to `path`; return its shape."""
+    rng = np.random.default_rng(seed)
+    scan = compose_scan(rng, (5300, 3100), "MLO", "LEFT", pixel_mm=0.05)
+    pixels = to_cbis_uint16(rng, scan.brightness)
+    write_dicom(
+        path,
+        pixels,
+        subject_id="Mass-Training_P_00001_LEFT_MLO",
+        study_uid=make_uid(seed, "study"),
+        series_uid=make_uid(seed, "series"),
+        sop_uid=make_uid(seed, "sop"),
+        series_description="full mammogram images",
+        series_number=1,
+        instance_number=1,
+        study_date="20160720",
+        side="LEFT",
+        view="MLO",
+    )
+    return pixels.shape
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--cases", type=int, default=2, help="full-size CBIS cases to time")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "1-1.dcm"
+        shape = write_full_scan(path)
+        print(f"scan {shape[0]} x {shape[1]} uint16, {path.stat().st_size / 1e6:.1f} MB")
+        read_dicom(path), pydicom.dcmread(path).pixel_array  # warm the file cache
+        lib, plain = [], []
+        for _ in range(args.repeats):
+            t = time.perf_counter()
+            a = read_dicom(path)
+            lib.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            b = pydicom.dcmread(path).pixel_array
+            plain.append(time.perf_counter() - t)
+        assert np.array_equal(a, b)
+        ratios = [x / y for x, y in zip(lib, plain, strict=True)]
+        print(f"read_dicom          median {statistics.median(lib) * 1e3:8.1f} ms")
+        print(f"pydicom pixel_array median {statistics.median(plain) * 1e3:8.1f} ms")
+        print(
+            f"ratio read_dicom / pydicom: median {statistics.median(ratios):.2f} "
+            f"(min {min(ratios):.2f}, max {max(ratios):.2f}; goal <= 1.2)"
+        )
+
+        t = time.perf_counter()
+        tree = generate(Path(tmp) / "tree", cases=args.cases, seed=0, size="full", normals=0)
+        cbis = (time.perf_counter() - t) / args.cases
+        t = time.perf_counter()
+        generate(Path(tmp) / "normals", cases=1, seed=1, size="full", normals=1)
+        both = time.perf_counter() - t
+        print(
+            f"generate full size: {cbis:.1f} s per CBIS case "
+            f"({len(tree.lesions)} abnormalities over {args.cases} scans, files written); "
+            f"{both - cbis:.1f} s per DDSM normal case (4 views)"
+        )
+
+
+if __name__ == "__main__":
+    main()
