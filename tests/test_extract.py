@@ -277,3 +277,30 @@ def test_mias_crops_on_a_small_scan():
         mias.mias_crops(image, 64, 400, 5, np.random.default_rng(0), crop_size=40, out_size=40)
     with pytest.raises(ExtractionSkip, match="roi-larger-than-scan"):
         mias.mias_crops(image, 64, 64, 500, np.random.default_rng(0), crop_size=40, out_size=40)
+
+
+@pytest.mark.parametrize(
+    ("digitizer", "site"),
+    [
+        ("DBA 21", "A"),
+        ("LUMISYS LASER", "B"),
+        ("HOWTEK MULTIRAD850", "A"),
+        ("HOWTEK MULTIRAD850", "D"),
+    ],
+)
+def test_ddsm_calibration_matches_the_generators_inverse(digitizer, site):
+    from mammo_lib.sources.synthetic.digitizers import grey_to_od
+
+    grey = np.array([[10, 500], [2000, 4000]], dtype=np.uint16)
+    np.testing.assert_allclose(
+        common.ddsm_optical_density(grey, digitizer, site),
+        grey_to_od(grey, digitizer, site),
+        rtol=1e-5,
+    )
+    out = common.ddsm_to_uint8(grey, digitizer, site)
+    assert out.dtype == np.uint8
+    # denser film (higher OD) is darker
+    od = common.ddsm_optical_density(grey, digitizer, site).ravel()
+    assert np.all(np.diff(out.ravel()[np.argsort(od)].astype(int)) <= 0)
+    with pytest.raises(ExtractionSkip, match="unknown-digitizer"):
+        common.ddsm_to_uint8(grey, "AGFA", site)

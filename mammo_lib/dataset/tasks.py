@@ -23,7 +23,7 @@ from mammo_lib.dataset.labels import binary
 from mammo_lib.dataset.png import encode_png
 from mammo_lib.dataset.recipes import Recipe
 from mammo_lib.extract import cbis, mias, normals
-from mammo_lib.extract.common import Box, ExtractionSkip, scan_rng, to_uint8
+from mammo_lib.extract.common import Box, ExtractionSkip, ddsm_to_uint8, scan_rng, to_uint8
 from mammo_lib.sources.report import ImageReadError
 
 #: Bump when the task output format or extraction code changes meaning.
@@ -139,7 +139,7 @@ def _read_cbis_scan(path: str) -> np.ndarray:
 
 
 def _read_ddsm_scan(task: ScanTask) -> np.ndarray:
-    """Read a DDSM view checked against its ``.ics`` geometry, scaled to 8 bits by its depth."""
+    """Read a DDSM view checked against its ``.ics`` geometry, in 8 bits through optical density."""
     import warnings
 
     from mammo_lib.sources.ddsm import ViewInfo, read_ljpeg
@@ -149,7 +149,7 @@ def _read_ddsm_scan(task: ScanTask) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # swapped headers are reshaped and listed by the finder
         image = read_ljpeg(task.path, view)
-    return to_uint8(image, bits=int(info[2]) if info else None)
+    return ddsm_to_uint8(image, task.digitizer, site=task.patient_id[:1])
 
 
 def _run_cbis(task: ScanTask, recipe: Recipe, rng: np.random.Generator) -> tuple[list, list]:

@@ -156,3 +156,58 @@ def cut(scan: np.ndarray, box: Box) -> np.ndarray:
 def boxes_overlap(a: Box, b: Box) -> bool:
     """Whether two boxes share at least one pixel."""
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+#: Optical densities mapped to 0 and 255 by :func:`ddsm_to_uint8`: the linear OD scale on
+#: which CBIS-DDSM re-expressed the DDSM scans (dense tissue bright).
+OD_BLACK, OD_WHITE = 3.6, 0.15
+
+
+def ddsm_optical_density(grey: np.ndarray, digitizer: str, site: str = "A") -> np.ndarray:
+    """Optical density of DDSM grey levels by the digitizer's calibration (DDSM notes).
+
+    ==============  =====================================================================
+    digitizer       calibration
+    ==============  =====================================================================
+    DBA 21          ``OD = (log10(GL) - 4.80662) / -1.07553``
+    LUMISYS LASER   ``OD = (GL - 4096.99) / -1009.01``
+    HOWTEK          ``OD = 3.789 - 0.00094568 GL`` (site A); ``3.96604 - 0.00099056 GL`` (D)
+    ==============  =====================================================================
+
+    Parameters
+    ----------
+    grey
+        Stored grey levels (``uint16``).
+    digitizer
+        Digitizer name as in the ``.ics`` (``"DBA 21"``, ``"LUMISYS LASER"``, ``"HOWTEK ..."``).
+    site
+        Case letter (A-D) for the Howtek site calibration.
+
+    Raises
+    ------
+    ExtractionSkip
+        ``unknown-digitizer``.
+    """
+    g = np.asarray(grey, dtype=np.float32)
+    name = str(digitizer).upper()
+    if "DBA" in name:
+        return (np.log10(np.maximum(g, 1.0)) - np.float32(4.80662)) / np.float32(-1.07553)
+    if "LUMISYS" in name:
+        return (g - np.float32(4096.99)) / np.float32(-1009.01)
+    if "HOWTEK" in name:
+        if str(site).upper().startswith("D"):
+            return np.float32(3.96604) - np.float32(0.00099056) * g
+        return np.float32(3.789) - np.float32(0.00094568) * g
+    raise ExtractionSkip("unknown-digitizer", f"no calibration for digitizer {digitizer!r}")
+
+
+def ddsm_to_uint8(grey: np.ndarray, digitizer: str, site: str = "A") -> np.ndarray:
+    """DDSM grey levels to 8 bits through optical density (OD 3.6 -> 0, OD 0.15 -> 255).
+
+    Raw DDSM grey levels differ by scanner (DBA's are linear in transmitted light and look
+    almost black when scaled by bit depth); going through the published calibrations puts
+    every digitizer, and the CBIS-DDSM scans, on one density scale.
+    """
+    od = ddsm_optical_density(grey, digitizer, site)
+    values = (np.float32(OD_BLACK) - od) * np.float32(255.0 / (OD_BLACK - OD_WHITE))
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)

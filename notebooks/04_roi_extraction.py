@@ -1,0 +1,364 @@
+# %% [markdown]
+# # ROI extraction
+#
+# The study did not train on whole mammograms. It cut small square tiles out of them: tiles
+# around each abnormality that CBIS-DDSM outlines with a mask {cite}`lee2017cbis`, tiles of
+# healthy tissue from the normal scans of the original DDSM {cite}`heath2001ddsm`, and
+# crops around the abnormalities of mini-MIAS {cite}`suckling1994mias` for an independent
+# test {cite}`scuccimarra2018`. This chapter shows each of these cuts on example scans and
+# the rules that decide which normal tiles are kept.
+#
+# **Data.** The CBIS-DDSM scans and masks and the DDSM normal scans used here are
+# *synthetic* stand-ins written by this project's generator in the real file formats (DICOM,
+# lossless JPEG) and layouts; the real ones are a 163 GB download that is not available
+# where this book is built. The MIAS example at the end is *real* (mini-MIAS). All the code
+# shown runs unchanged on a real CBIS-DDSM download.
+
+# %% tags=["parameters"]
+seed = 0
+synthetic_cases = 8  # CBIS full scans in the synthetic tree
+scan_size = "small"  # synthetic scan geometry: "small" (a third per side) or "full"
+tile_size = 96  # stored tile side in pixels (the study: 299)
+
+# %% tags=["remove-cell"]
+# ruff: noqa: E501  (figure captions live on the cell-marker lines)
+import matplotlib.pyplot as plt
+import pandas as pd
+from myst_nb import glue
+
+from mammo_lib.dataset.build import ensure_dataset
+from mammo_lib.dataset.labels import CLASS_NAMES
+from mammo_lib.dataset.review import sample_tiles
+from mammo_lib.extract import cbis, mias, normals
+from mammo_lib.extract.common import cut, ddsm_to_uint8, resize, scan_rng, to_uint8
+from mammo_lib.extract.figures import draw_boxes, tile_grid
+from mammo_lib.imaging.dicom import read_dicom
+from mammo_lib.imaging.pgm import read_pgm
+from mammo_lib.sources.ddsm import read_ljpeg
+from mammo_lib.sources.mias import load_mias
+from mammo_lib.sources.synthetic import ensure_synthetic_tree, load_tree
+
+crop_size = (
+    598 if scan_size == "full" else 299
+)  # the study's 598 px at 50 um; small scans have 100 um pixels
+tree = load_tree(ensure_synthetic_tree(synthetic_cases, seed=seed, size=scan_size))
+lesions = tree.lesions
+glue("c04_n_scans", len(tree.scans), display=False)
+glue("c04_n_lesions", len(lesions), display=False)
+glue("c04_n_normal_views", len(tree.normals), display=False)
+glue("c04_crop_size", crop_size, display=False)
+glue("c04_tile_size", tile_size, display=False)
+
+# %% [markdown]
+# ## The synthetic CBIS-DDSM tree
+#
+# The synthetic tree holds {glue:text}`c04_n_scans` full mammograms with
+# {glue:text}`c04_n_lesions` outlined abnormalities, and {glue:text}`c04_n_normal_views`
+# normal DDSM views. Each abnormality has a full scan, a binary ROI mask of the same size,
+# and a pathology (benign or malignant) and type (mass or calcification), as in the CBIS-DDSM
+# case tables:
+
+# %%
+lesions[
+    ["roi_id", "abnormality_type", "pathology", "bbox_row0", "bbox_col0", "bbox_row1", "bbox_col1"]
+].head(8)
+
+# %% [markdown]
+# ## Method 2: fixed context, random crops
+#
+# The study's datasets 8 and 9 use what it calls method 2. The ROI is the bounding box of
+# the mask's pixels. A region around the ROI's centre is taken with side
+# `max(1.2 x 598, ROI)` when the ROI is smaller than a 598-pixel tile (20% context) and
+# `max(1.05 x 598, ROI)` when it is larger; three random 598 x 598 windows are cut from it,
+# each flipped and rotated at random and resized to 299 x 299. ROIs larger than the tile are
+# covered by a grid of tiles instead. Nothing is zoomed: a tile shows tissue at the scan's
+# own scale, as a model reading whole scans would see it. Here the crop is
+# {glue:text}`c04_crop_size` pixels (the same anatomy as 598 pixels of a full-size scan) and
+# the stored tile {glue:text}`c04_tile_size` pixels.
+
+# %% tags=["remove-cell"]
+examples = {}
+for kind in ("mass", "calcification"):
+    rows = lesions[lesions["abnormality_type"] == kind]
+    if len(rows):
+        examples[kind] = rows.iloc[0]
+scans8, boxes, crops_m1, crops_m2 = {}, {}, {}, {}
+for kind, row in examples.items():
+    scan8 = to_uint8(read_dicom(row["scan_path"]))
+    box = cbis.roi_box_from_mask(read_dicom(row["mask_path"]) > 0, scan8.shape)
+    scans8[kind], boxes[kind] = scan8, box
+    crops_m2[kind] = cbis.method2_crops(
+        scan8, box, scan_rng(seed, "c04", kind), crop_size=crop_size, out_size=tile_size
+    )
+    crops_m1[kind] = cbis.method1_crops(
+        scan8, box, scan_rng(seed, "c04", kind), crop_size=crop_size, out_size=tile_size
+    )
+
+# %% mystnb={"figure": {"caption": "Method 2 on two synthetic scans: the ROI's bounding box (red) and the random crops cut around it (yellow).", "name": "fig-04-method2"}}
+fig, axes = plt.subplots(1, len(examples), figsize=(4.5 * len(examples), 6), squeeze=False)
+for ax, kind in zip(axes.flat, examples, strict=True):
+    crop_boxes = [c.box for c in crops_m2[kind]]
+    draw_boxes(
+        ax,
+        scans8[kind],
+        [boxes[kind], *crop_boxes],
+        ["tab:red"] + ["gold"] * len(crop_boxes),
+        labels=["ROI"] + ["crop"] * len(crop_boxes),
+    )
+    ax.set_title(f"{examples[kind]['pathology']} {kind}", fontsize="small")
+plt.show()
+
+# %% [markdown]
+# ## Method 1: original size, zoomed, and halves
+#
+# The study's earlier datasets (6 among them) used method 1, which represents each ROI in
+# several ways: one crop at the original size with the ROI at a random place inside it;
+# the whole ROI with 20% context zoomed to the tile size; and, when one side of the ROI is
+# more than 1.5 times the other, one crop centred on each half. Zooming makes every lesion
+# fill the tile whatever its real size, which helps a classifier of ROIs but teaches it a
+# scale that whole scans do not have. {numref}`fig-04-crops` compares the tiles of both
+# methods for the two examples.
+
+# %% mystnb={"figure": {"caption": "The tiles of each method for the two example ROIs: rows are method 1 (original, zoomed, halves) and method 2 (random crops), per example.", "name": "fig-04-crops"}}
+tiles, titles, row_labels = [], [], []
+ncols = max(max(len(crops_m1[k]), len(crops_m2[k])) for k in examples)
+for kind in examples:
+    for method, crops in (("method 1", crops_m1[kind]), ("method 2", crops_m2[kind])):
+        tiles += [c.tile for c in crops] + [None] * (ncols - len(crops))
+        titles += [c.kind for c in crops] + [""] * (ncols - len(crops))
+        row_labels.append(f"{kind}\n{method}")
+tile_grid(tiles, titles=titles, ncols=ncols, size=1.6, row_labels=row_labels)
+plt.show()
+
+# %% [markdown]
+# ## Review grids per class
+#
+# The same extraction runs over every scan of the tree when a dataset is built (chapter 05
+# explains the builds). The grids below show the first tiles of each class in the built
+# datasets 6 (method 1) and 9 (method 2); normal tiles come from the DDSM normal scans.
+
+# %% tags=["remove-cell"]
+common = dict(
+    synthetic_cases=synthetic_cases,
+    seed=seed,
+    scan_size=scan_size,
+    tile_size=tile_size,
+    include_mias=False,
+    max_normal_tiles_per_scan=8,
+    progress=False,
+)
+per_class = 6
+grids = {
+    name: sample_tiles(ensure_dataset(name, **common), per_class=per_class) for name in ("6", "9")
+}
+
+
+def grid_of(samples):
+    tiles, labels = [], []
+    for code, items in samples.items():
+        tiles += items + [None] * (per_class - len(items))
+        labels.append(CLASS_NAMES[code].replace("_", "\n"))
+    return tile_grid(tiles, ncols=per_class, size=1.2, row_labels=labels)
+
+
+# %% mystnb={"figure": {"caption": "Dataset 6 (method 1): the first tiles of each class.", "name": "fig-04-review-method1"}}
+grid_of(grids["6"])
+plt.show()
+
+# %% mystnb={"figure": {"caption": "Dataset 9 (method 2): the first tiles of each class.", "name": "fig-04-review-method2"}}
+grid_of(grids["9"])
+plt.show()
+
+# %% [markdown]
+# ## Normal tiles and the keep-rules
+#
+# Normal scans have no ROI. The study trimmed 7% off every side (white film borders,
+# labels), cut 598-pixel tiles with a stride of 350 and kept a tile only if, on its 8-bit
+# pixels, fewer than 100 are at least 225 (bright artifacts such as the white patches that
+# hide patient identifiers), at most 50,000 are at most 20 (background air), and its
+# variance and mean pass a rule that depends on the scanner that digitized the film: DBA
+# 20-1500 and mean at least 38, Lumisys 10-10,000 and at least 28, Howtek 10-10,000 and at
+# least 30. These rules exist because the three DDSM digitizers render the same tissue
+# differently. Here each DDSM view is first put on the optical-density scale of the CBIS-DDSM
+# scans through its digitizer's published calibration and then mapped to 8 bits; on the
+# synthetic scans the unexposed film around the breast lands close to the thresholds, so some
+# air tiles pass the rules, which the figure makes visible.
+
+# %% tags=["remove-cell"]
+review = []
+example_view = None
+for row in tree.normals.itertuples(index=False):
+    scan8 = ddsm_to_uint8(read_ljpeg(row.ljpeg_path), row.digitizer, site=row.case[:1])
+    found = normals.normal_tiles(
+        scan8,
+        row.digitizer,
+        scan_rng(seed, row.ljpeg_path),
+        crop_size=crop_size,
+        out_size=tile_size,
+        keep_rejected=True,
+    )
+    review += [
+        t.as_row() | {"digitizer": row.digitizer.split()[0], "view": f"{row.case}.{row.view}"}
+        for t in found
+    ]
+    if example_view is None and any(not t.stats.kept for t in found):
+        example_view = (scan8, found, row.digitizer)
+review = pd.DataFrame(review)
+reasons = pd.crosstab(review["digitizer"], review["reason"])
+glue("c04_n_candidates", len(review), display=False)
+glue("c04_kept_share", f"{review['kept'].mean():.0%}", display=False)
+
+# %% mystnb={"figure": {"caption": "The keep-rules on one synthetic DDSM normal view: kept tiles in green, rejected tiles in red (tiles overlap because the stride is smaller than the tile).", "name": "fig-04-keep-map"}}
+scan8, found, digitizer = example_view
+fig, ax = plt.subplots(figsize=(4.5, 6))
+draw_boxes(
+    ax,
+    scan8,
+    [t.box for t in found],
+    ["tab:green" if t.stats.kept else "tab:red" for t in found],
+    labels=["kept" if t.stats.kept else "rejected" for t in found],
+    linewidth=0.8,
+)
+ax.set_title(digitizer, fontsize="small")
+plt.show()
+
+# %% [markdown]
+# Over all {glue:text}`c04_n_candidates` candidate tiles of the synthetic normal views,
+# {glue:text}`c04_kept_share` are kept. The table counts each decision by digitizer; a
+# rejected tile is listed under the first rule it fails.
+
+# %%
+reasons
+
+# %% mystnb={"figure": {"caption": "Kept (top row) and rejected (bottom row) normal tiles of the example view, with the rule that rejected each.", "name": "fig-04-keep-tiles"}}
+kept = [t for t in found if t.stats.kept][:6]
+rejected = [t for t in found if not t.stats.kept][:6]
+tiles = (
+    [t.tile for t in kept]
+    + [None] * (6 - len(kept))
+    + [resize(cut(scan8, t.box), tile_size) for t in rejected]
+)
+titles = ["kept"] * len(kept) + [""] * (6 - len(kept)) + [t.stats.reason for t in rejected]
+tile_grid(tiles, titles=titles, ncols=6, size=1.4)
+plt.show()
+
+# %% [markdown]
+# ## Background normals: the same scans, away from the lesions
+#
+# In the study every abnormal tile comes from a CBIS-DDSM scan and every normal tile from a
+# DDSM normal scan, which were digitized and curated through different pipelines. A model can
+# then separate the classes by scanner signature instead of by tissue, the kind of shortcut
+# described by {cite}`geirhos2020shortcut` and {cite}`zech2018confounding`. This project
+# adds a variant of dataset 9 whose normal tiles are cut from the abnormal scans themselves,
+# from breast tissue that touches no ROI (each ROI box grown by half a crop), under the same
+# keep-rules. Both classes then share one pipeline, and chapter 08 checks whether that
+# changes what the models learn.
+
+# %% tags=["remove-cell"]
+subject = lesions["subject_id"].iloc[0]
+rows = lesions[lesions["subject_id"] == subject]
+bg_scan = to_uint8(read_dicom(rows["scan_path"].iloc[0]))
+roi_boxes = [cbis.roi_box_from_mask(read_dicom(p) > 0, bg_scan.shape) for p in rows["mask_path"]]
+margin = crop_size // 2
+background = normals.background_tiles(
+    bg_scan,
+    roi_boxes,
+    scan_rng(seed, "c04-bg"),
+    crop_size=crop_size,
+    out_size=tile_size,
+    margin=margin,
+    max_tiles=6,
+)
+glue("c04_n_background", len(background), display=False)
+
+# %% mystnb={"figure": {"caption": "Background normals on a synthetic abnormal scan: its ROIs (red), the margin no tile may touch (dashed orange) and the background tiles chosen (cyan).", "name": "fig-04-background"}}
+grown = [(r0 - margin, c0 - margin, r1 + margin, c1 + margin) for r0, c0, r1, c1 in roi_boxes]
+fig, ax = plt.subplots(figsize=(4.5, 6))
+draw_boxes(
+    ax,
+    bg_scan,
+    roi_boxes + [t.box for t in background],
+    ["tab:red"] * len(roi_boxes) + ["cyan"] * len(background),
+    labels=["ROI"] * len(roi_boxes) + ["background tile"] * len(background),
+)
+for r0, c0, r1, c1 in grown:
+    ax.add_patch(
+        plt.Rectangle(
+            (c0, r0),
+            c1 - c0,
+            r1 - r0,
+            fill=False,
+            edgecolor="orange",
+            linestyle="--",
+            linewidth=0.8,
+        )
+    )
+plt.show()
+
+# %% [markdown]
+# ## MIAS crops: scale, origin and the radius
+#
+# mini-MIAS gives each abnormality as a centre and a radius in pixels of 200 microns, with
+# the origin at the *bottom-left* corner. The study scaled MIAS scans by 2.58 to the
+# CBIS-DDSM scale, placed each centre at row `H - 2.58 y`, column `2.58 x`, and cut 299-pixel
+# tiles directly. Its code used the radius as the size of the ROI; the ROI's side is the
+# diameter, twice that. The library uses the diameter by default, and `use_radius=True`
+# reproduces the original. {numref}`fig-04-mias` shows both on a real MIAS scan.
+
+# %% tags=["remove-cell"]
+mias_data = load_mias()
+line = (
+    mias_data.abnormalities.dropna(subset=["radius"])
+    .sort_values("radius")
+    .iloc[len(mias_data.abnormalities.dropna(subset=["radius"])) // 2]
+)
+image = read_pgm(mias_data.path(line["refnum"]))
+scaled = mias.scale_scan(image)
+box_d = mias.mias_roi_box(line["x"], line["y"], line["radius"], image.shape[0])
+box_r = mias.mias_roi_box(line["x"], line["y"], line["radius"], image.shape[0], use_radius=True)
+mias_crops = mias.mias_crops(
+    image, line["x"], line["y"], line["radius"], scan_rng(seed, "c04-mias")
+)
+glue(
+    "c04_mias_ref",
+    f"{line['refnum']} ({line['abnormality']}, radius {line['radius']:.0f} px)",
+    display=False,
+)
+
+# %% mystnb={"figure": {"caption": "A real mini-MIAS abnormality after scaling by 2.58: the ROI with the diameter as its side (green), with the radius as the original code did (orange), and the 299-pixel crops cut around it (yellow).", "name": "fig-04-mias"}}
+r0, c0, r1, c1 = box_d
+pad = 450
+view = (
+    max(r0 - pad, 0),
+    max(c0 - pad, 0),
+    min(r1 + pad, scaled.shape[0]),
+    min(c1 + pad, scaled.shape[1]),
+)
+shift = [
+    (b[0] - view[0], b[1] - view[1], b[2] - view[0], b[3] - view[1])
+    for b in [box_d, box_r] + [c.box for c in mias_crops]
+]
+fig, ax = plt.subplots(figsize=(5, 5))
+draw_boxes(
+    ax,
+    cut(scaled, view),
+    shift,
+    ["tab:green", "tab:orange"] + ["gold"] * len(mias_crops),
+    labels=["ROI (diameter)", "ROI (radius, original code)"] + ["crop"] * len(mias_crops),
+)
+plt.show()
+
+# %% [markdown]
+# The example is {glue:text}`c04_mias_ref`. With the radius, the ROI box covers only the
+# lesion's core; whether the crops still contain the whole lesion depends on how much
+# random context the crop adds around it.
+#
+# ## Bad input
+#
+# Every extraction function checks its input and raises a skip with a short reason code
+# rather than producing a wrong tile: an empty mask (`empty-mask`), a mask whose size
+# differs from its scan (`mask-shape-mismatch`), an ROI outside or larger than the scan
+# (`roi-outside-scan`, `roi-larger-than-scan`), a scan smaller than one crop
+# (`scan-smaller-than-tile`), a digitizer without a keep-rule (`unknown-digitizer`) and a MIAS
+# line without coordinates (`no-coordinates`). The dataset build records each skip with the
+# file and the reason in its manifest (chapter 05).
