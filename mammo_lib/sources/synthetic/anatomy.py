@@ -168,7 +168,8 @@ class Breast:
 def _outline_inside(
     rng: np.random.Generator, rows: int, cols: int, view: View, step: float
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Inside-the-breast and pectoral indicator on a coarse ``rows x cols`` grid (LEFT)."""
+    """Inside-the-breast indicator and the signed distance to the pectoral muscle's edge
+    (None for CC) on a coarse ``rows x cols`` grid (LEFT orientation)."""
     y = np.arange(rows, dtype=np.float32)[:, None] + 0.5
     x = np.arange(cols, dtype=np.float32)[None, :] + 0.5
     if view == "CC":
@@ -194,8 +195,11 @@ def _outline_inside(
     p_cols = rng.uniform(0.22, 0.42) * cols
     p_rows = rng.uniform(0.3, 0.5) * rows
     curve = rng.uniform(0.8, 1.25)
-    pect_edge = p_cols * np.clip(1.0 - y / p_rows, 0.0, 1.0) ** curve
-    return inside, x < pect_edge
+    u = np.clip(1.0 - y / p_rows, 0.0, 1.0)
+    pect_edge = p_cols * u**curve
+    slope = p_cols * curve * u ** max(curve - 1.0, 0.0) / p_rows  # |d edge / d y|
+    # signed distance (cells) to the muscle's edge: positive inside the muscle
+    return inside, (pect_edge - x) / np.sqrt(1.0 + slope * slope)
 
 
 def _signed_distance(inside: np.ndarray, pad_left: bool, pad_top: bool) -> np.ndarray:
@@ -257,10 +261,10 @@ def render_breast(
     base = thickness * (fat + envelope * gland) + skin
     gain = thickness * envelope * amp
     if pect is not None:
-        psd = _signed_distance(pect, pad_left=True, pad_top=True)
+        psd = pect.astype(np.float32)
         edge_cells = max(1.0, 1.5 / (step * pixel_mm))
         pect_c = np.clip(0.5 + psd / np.float32(edge_cells), 0.0, 1.0)
-        base = base + pect_c * thickness * np.float32(rng.uniform(0.22, 0.32))
+        base = base + pect_c * thickness * np.float32(rng.uniform(0.12, 0.22))
         gain = gain * (1.0 - pect_c) + pect_c * thickness * np.float32(0.3) * amp
         pectoral = resize(pect_c, shape)
     else:

@@ -109,6 +109,12 @@ def _place(
     stride = max(1, int(round(2.0 / pixel_mm)))
     depth = depth_mm[::stride, ::stride]
     ok = (depth >= extent_px * pixel_mm + 2.0) & (pectoral[::stride, ::stride] < 0.05)
+    # keep the whole lesion inside the image: the chest-wall side has tissue up to the edge
+    margin = extent_px + 2.0 / pixel_mm
+    r_axis = np.arange(depth.shape[0]) * stride
+    c_axis = np.arange(depth.shape[1]) * stride
+    ok &= ((r_axis >= margin) & (r_axis < depth_mm.shape[0] - margin))[:, None]
+    ok &= ((c_axis >= margin) & (c_axis < depth_mm.shape[1] - margin))[None, :]
     rows, cols = np.nonzero(ok)
     if rows.size == 0:
         return None
