@@ -39,28 +39,32 @@ def _randomise_bn(model, rng: np.random.Generator) -> None:
             )
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A run folder as the trainer writes it, holding a tiny untrained model."""
+def write_tiny_run(folder: Path, seed: int = 3) -> Path:
+    """Write a run folder as the trainer does, holding a tiny untrained model."""
+    import keras
+
     from mammo_lib.train import TrainConfig, build_training_model
     from mammo_lib.train.config import write_json_atomic
 
-    folder = tmp_path_factory.mktemp("run")
     config = TrainConfig(
         dataset_dir=str(folder / "no-dataset"),
         image_size=IMAGE_SIZE,
         model_kwargs={"width": 0.125, "fc_units": [8, 8]},
         threshold=0.5,
-        seed=3,
+        seed=seed,
     )
-    import keras
-
-    keras.utils.set_random_seed(3)
+    keras.utils.set_random_seed(seed)
     model = build_training_model(config)
-    _randomise_bn(model.get_layer("vgg_lite"), np.random.default_rng(3))  # varied outputs
+    _randomise_bn(model.get_layer("vgg_lite"), np.random.default_rng(seed))  # varied outputs
     model.save(folder / "best.keras")
     write_json_atomic(folder / "config.json", {"config": config.to_dict(), "config_hash": "x"})
     return folder
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run folder holding a tiny untrained model."""
+    return write_tiny_run(tmp_path_factory.mktemp("run"))
 
 
 @pytest.fixture(scope="module")

@@ -98,3 +98,37 @@ def test_tolerance_is_half_a_cell() -> None:
     assert top_k_hits([case], ks=(1,))["lesions_hit"][0] == 1
     far = _case({(2, 2): 0.9}, [Lesion.from_circle(30 + 5.1, 30, 0)], "far")
     assert top_k_hits([far], ks=(1,))["lesions_hit"][0] == 0
+
+
+def test_cases_from_a_synthetic_tree_and_real_mias(tmp_path) -> None:
+    """The case builders map real files and attach the true lesions in scan coordinates."""
+    from test_predict import write_tiny_run
+
+    from mammo_lib.scan.localisation import mias_cases, synthetic_cases
+    from mammo_lib.scan.predict import Predictor
+    from mammo_lib.sources.mias import load_mias
+    from mammo_lib.sources.synthetic import ensure_synthetic_tree, load_tree
+
+    predictor = Predictor.from_run(write_tiny_run(tmp_path))
+    root = ensure_synthetic_tree(2, seed=5, size="small")
+    cases, predictions = synthetic_cases(predictor, root, max_scans=2, max_normals=1)
+    tree = load_tree(root)
+    assert len(cases) == 3 and set(predictions) == {c.scan_id for c in cases}
+    first = tree.lesions[tree.lesions["subject_id"] == cases[0].scan_id].iloc[0]
+    assert cases[0].lesions[0].box == (
+        first.bbox_row0,
+        first.bbox_col0,
+        first.bbox_row1,
+        first.bbox_col1,
+    )
+    assert cases[-1].lesions == []  # the normal view
+    assert cases[0].prob_map.shape == predictions[cases[0].scan_id].prob_map.shape
+
+    mias = load_mias()
+    m_cases, _ = mias_cases(predictor, mias, ["mdb028", "mdb003"])
+    line = mias.lines("mdb028").iloc[0]
+    lesion = m_cases[0].lesions[0]
+    assert lesion.centre == (1023 - line.y, line.x) and lesion.radius == line.radius
+    assert m_cases[1].lesions == []  # mdb003 is normal
+    table = froc(m_cases + cases, [0.5])
+    assert table["n_lesions"].iloc[0] == 1 + sum(len(c.lesions) for c in cases)

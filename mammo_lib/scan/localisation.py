@@ -20,15 +20,23 @@ above it; false positives per scan = the regions that hit no lesion, averaged ov
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from mammo_lib.extract.common import to_uint8
 from mammo_lib.scan.fcn import DEFAULT_TOP_K, scan_score
+from mammo_lib.scan.predict import LoadedScan, Predictor, ScanPrediction, predict_scan, read_scan
 from mammo_lib.scan.regions import MapGeometry, find_regions
+
+if TYPE_CHECKING:
+    from mammo_lib.sources.mias import MiasData
 
 
 @dataclass(frozen=True)
@@ -229,3 +237,117 @@ def scan_scores(cases: Sequence[LocalisationCase], k: int = DEFAULT_TOP_K) -> pd
             "topk": [scan_score(c.prob_map, "topk", k) for c in cases],
         }
     )
+
+
+def _case_from_prediction(
+    scan_id: str, prediction: ScanPrediction, lesions: list[Lesion]
+) -> LocalisationCase:
+    return LocalisationCase(scan_id, prediction.prob_map, prediction.geometry, lesions)
+
+
+def synthetic_cases(
+    predictor: Predictor,
+    tree_root: str | os.PathLike[str],
+    *,
+    max_scans: int | None = None,
+    max_normals: int | None = None,
+    progress: bool = False,
+) -> tuple[list[LocalisationCase], dict[str, ScanPrediction]]:
+    """Map the scans of a synthetic tree, with their true lesions (mask bounding boxes).
+
+    Parameters
+    ----------
+    predictor
+        The converted run.
+    tree_root
+        A tree from :func:`mammo_lib.sources.synthetic.ensure_synthetic_tree`.
+    max_scans, max_normals
+        Use only the first this many CBIS-style scans (abnormal) and DDSM-style normal views
+        (None: all). Normal views are read as the dataset reads them (LJPEG, scaled to 8 bits
+        by their bit depth).
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    cases : list of LocalisationCase
+        Abnormal scans first, then normal views; ``scan_id`` is the subject id or view file.
+    predictions : dict
+        The predictions by ``scan_id`` (for plotting).
+    """
+    from tqdm.auto import tqdm
+
+    from mammo_lib.sources.ddsm import read_ljpeg
+    from mammo_lib.sources.synthetic import load_tree
+
+    tree = load_tree(tree_root)
+    scans = tree.scans.head(max_scans) if max_scans is not None else tree.scans
+    normals = tree.normals.head(max_normals) if max_normals is not None else tree.normals
+    cases: list[LocalisationCase] = []
+    predictions: dict[str, ScanPrediction] = {}
+    bar = tqdm(total=len(scans) + len(normals), desc="mapping scans", disable=not progress)
+    root = Path(tree.root)
+    for row in scans.itertuples(index=False):
+        path = Path(row.scan_path) if Path(row.scan_path).is_absolute() else root / row.scan_path
+        prediction = predict_scan(predictor, read_scan(path))
+        own = tree.lesions[tree.lesions["subject_id"] == row.subject_id]
+        lesions = [
+            Lesion.from_box(r.bbox_row0, r.bbox_col0, r.bbox_row1, r.bbox_col1)
+            for r in own.itertuples(index=False)
+        ]
+        cases.append(_case_from_prediction(str(row.subject_id), prediction, lesions))
+        predictions[str(row.subject_id)] = prediction
+        bar.update()
+    for row in normals.itertuples(index=False):
+        path = Path(row.ljpeg_path)
+        image = to_uint8(read_ljpeg(path), bits=int(row.bits))
+        scan = LoadedScan(path=path, image=image, pixel_spacing_mm=None, file_format="ljpeg")
+        prediction = predict_scan(predictor, scan)
+        cases.append(_case_from_prediction(path.name, prediction, []))
+        predictions[path.name] = prediction
+        bar.update()
+    bar.close()
+    return cases, predictions
+
+
+def mias_cases(
+    predictor: Predictor,
+    mias: MiasData,
+    refnums: Sequence[str],
+    *,
+    pixel_spacing_mm: float = 0.2,
+    progress: bool = False,
+) -> tuple[list[LocalisationCase], dict[str, ScanPrediction]]:
+    """Map mini-MIAS scans; lesions are the annotated circles (lines without one are left out).
+
+    Parameters
+    ----------
+    predictor
+        The converted run.
+    mias
+        From :func:`mammo_lib.sources.mias.load_mias`.
+    refnums
+        Which images (e.g. ``"mdb028"``); normal images give cases without lesions.
+    pixel_spacing_mm
+        mini-MIAS pixel edge (0.2 mm).
+    progress
+        Show a progress bar.
+    """
+    from tqdm.auto import tqdm
+
+    from mammo_lib.sources.mias import to_row_col
+
+    cases: list[LocalisationCase] = []
+    predictions: dict[str, ScanPrediction] = {}
+    for refnum in tqdm(list(refnums), desc="mapping MIAS", disable=not progress):
+        scan = read_scan(mias.path(refnum))
+        prediction = predict_scan(predictor, scan, pixel_spacing_mm=pixel_spacing_mm)
+        lesions = []
+        for line in mias.lines(refnum).itertuples(index=False):
+            if np.isnan(line.x) or np.isnan(line.y) or np.isnan(line.radius):
+                continue
+            row, col = to_row_col(line.x, line.y, scan.image.shape[0])
+            lesions.append(Lesion.from_circle(row, col, line.radius))
+        cases.append(_case_from_prediction(refnum, prediction, lesions))
+        predictions[refnum] = prediction
+    return cases, predictions

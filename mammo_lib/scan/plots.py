@@ -1,0 +1,95 @@
+"""Figures for whole-scan analysis: heatmaps over scans with the true lesions, FROC curves."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.patches import Circle, Rectangle
+
+from mammo_lib.scan.localisation import Lesion
+from mammo_lib.scan.predict import ScanPrediction
+
+
+def plot_heatmap(
+    ax: Axes,
+    prediction: ScanPrediction,
+    lesions: Sequence[Lesion] = (),
+    *,
+    title: str | None = None,
+    vmax: float = 1.0,
+) -> None:
+    """Draw a scan, its probability map (transparent where low) and the true lesions.
+
+    True lesions are drawn in white (boxes, or circles for MIAS); regions at or above the
+    prediction's threshold in cyan; the highest peak is marked with a cross.
+    """
+    scan = prediction.scan.image
+    ax.imshow(scan, cmap="gray", vmin=0, vmax=255)
+    top, left, bottom, right = prediction.geometry.footprint_extent(prediction.prob_map.shape)
+    ax.imshow(
+        np.ma.masked_less(prediction.prob_map, 0.02),
+        cmap="turbo",
+        alpha=0.5,
+        vmin=0.0,
+        vmax=vmax,
+        extent=(left, right, bottom, top),
+        interpolation="bilinear",
+    )
+    for lesion in lesions:
+        if lesion.radius is not None:
+            patch = Circle(lesion.centre[::-1], lesion.radius, fill=False, ec="white", lw=1.5)
+        else:
+            t, l_, b, r = lesion.box
+            patch = Rectangle((l_, t), r - l_, b - t, fill=False, ec="white", lw=1.5)
+        ax.add_patch(patch)
+    for region in prediction.regions:
+        t, l_, b, r = region.box
+        ax.add_patch(Rectangle((l_, t), r - l_, b - t, fill=False, ec="cyan", lw=1, ls="--"))
+    if prediction.regions:
+        peak = prediction.regions[0].peak
+        ax.plot(peak[1], peak[0], marker="x", color="cyan", ms=8, mew=2)
+    ax.set_xlim(0, scan.shape[1])
+    ax.set_ylim(scan.shape[0], 0)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title or f"p = {prediction.score:.2f}", fontsize=9)
+
+
+def plot_froc(ax: Axes, tables: Mapping[str, pd.DataFrame]) -> None:
+    """Plot sensitivity against false positives per scan, one line per named FROC table."""
+    for name, table in tables.items():
+        order = table.sort_values("fp_per_scan")
+        ax.plot(order["fp_per_scan"], order["sensitivity"], marker="o", label=name)
+        for row in order.itertuples(index=False):
+            ax.annotate(
+                f"{row.threshold:g}",
+                (row.fp_per_scan, row.sensitivity),
+                textcoords="offset points",
+                xytext=(4, -10),
+                fontsize=7,
+            )
+    ax.set_xlabel("false positives per scan")
+    ax.set_ylabel("fraction of lesions hit")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def heatmap_grid(
+    items: Sequence[tuple[str, ScanPrediction, Sequence[Lesion]]], ncols: int = 4
+) -> plt.Figure:
+    """One figure with a heatmap panel per ``(title, prediction, lesions)``."""
+    n = max(1, len(items))
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 4.2 * nrows), squeeze=False)
+    for ax, (title, prediction, lesions) in zip(axes.flat, items, strict=False):
+        plot_heatmap(ax, prediction, lesions, title=title)
+    for ax in axes.flat[len(items) :]:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
