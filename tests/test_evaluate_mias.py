@@ -156,3 +156,17 @@ def test_recalibrate_batchnorm_sets_batch_statistics() -> None:
     np.testing.assert_allclose(norm.moving_mean.numpy(), images.mean(0), rtol=1e-4)
     np.testing.assert_allclose(norm.moving_variance.numpy(), images.var(0), rtol=1e-3)
     assert norm.momentum == 0.99 and model.layers[1].rate == 0.5
+
+
+def test_keep_reason_and_image_limit(mias: MiasData, tiles: mt.MiasTiles) -> None:
+    from mammo_lib.extract.normals import KEEP_RULES, tile_stats
+    from mammo_lib.imaging.pgm import read_pgm
+
+    meta = tiles.meta
+    assert (meta.loc[meta["kind"] != "lesion", "keep_reason"] == "kept").all()
+    row = meta[meta["kind"] == "lesion"].iloc[0]
+    scan = read_pgm(mias.path(row["scan_id"]))
+    window = scan[row["row0"] : row["row1"], row["col0"] : row["col1"]]
+    assert row["keep_reason"] == tile_stats(window, KEEP_RULES["MIAS"]).reason
+    few = extract_mias_tiles(dataclasses.replace(tiles.config, n_images=4), mias)
+    assert set(few.meta["scan_id"]) <= set(SUBSET[:4])

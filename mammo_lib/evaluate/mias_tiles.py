@@ -28,14 +28,14 @@ from tqdm.auto import tqdm
 
 from mammo_lib.config import work_dir
 from mammo_lib.dataset.labels import mias_label
-from mammo_lib.extract.common import ExtractionSkip, scan_rng
+from mammo_lib.extract.common import ExtractionSkip, cut, scan_rng
 from mammo_lib.extract.mias import MIAS_SCALE, mias_crops, mias_roi_box
-from mammo_lib.extract.normals import background_tiles, normal_tiles
+from mammo_lib.extract.normals import background_tiles, keep_rule, normal_tiles, tile_stats
 from mammo_lib.imaging.pgm import read_pgm
 from mammo_lib.sources.mias import MiasData, load_mias
 
 #: Bump when the extraction changes, so cached tile sets are rebuilt.
-_VERSION = 1
+_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,8 @@ class MiasTileConfig:
         MIAS pixels around each lesion's box that a background tile may not touch.
     use_radius
         Size lesion boxes by the radius, as the study's code did (default: the diameter).
+    n_images
+        Use only the first this many scans (None: all 322), for quick checks.
     seed
         Seed of every random choice (per scan, independent of order).
     """
@@ -69,6 +71,7 @@ class MiasTileConfig:
     background_per_scan: int = 4
     margin: int = 20
     use_radius: bool = False
+    n_images: int | None = None
     seed: int = 0
 
     def key(self) -> str:
@@ -89,7 +92,10 @@ class MiasTiles:
         One row per tile: ``scan_id, patient_id, abnormality_id`` (``scan:line`` for lesion
         tiles, empty otherwise), ``source`` (``"mias"``), ``kind`` (``lesion``,
         ``normal-scan``, ``background``), ``label`` (5-class code), ``label_binary``,
-        ``crop_index``, ``row0, col0, row1, col1`` (window in the unscaled scan).
+        ``crop_index``, ``row0, col0, row1, col1`` (window in the unscaled scan),
+        ``keep_reason``: ``kept`` for every negative (they were chosen by the keep-rule), and
+        for lesion tiles what the same rule says of their window (``kept``, ``bright``,
+        ``dark`` ...), so that results can be checked on lesions the rule would also keep.
     skipped
         One row per annotation line or scan left out: ``scan_id, line_no, reason, detail``.
     config
@@ -127,7 +133,9 @@ def extract_mias_tiles(
     rows: list[dict] = []
     skipped: list[dict] = []
     c = config
-    for refnum, image_row in tqdm(mias.images.iterrows(), total=len(mias.images), desc="MIAS"):
+    rule = keep_rule("MIAS")
+    images = mias.images if c.n_images is None else mias.images.iloc[: c.n_images]
+    for refnum, image_row in tqdm(images.iterrows(), total=len(images), desc="MIAS"):
         path = mias.path(refnum)
         if not path.exists():
             skipped.append(dict(scan_id=refnum, line_no=0, reason="missing-file", detail=str(path)))
@@ -193,6 +201,7 @@ def extract_mias_tiles(
                         kind="lesion",
                         label=code,
                         crop_index=k,
+                        keep_reason=tile_stats(cut(scan, crop.box), rule).reason,
                     )
                     | dict(zip(("row0", "col0", "row1", "col1"), crop.box, strict=True))
                 )
@@ -227,6 +236,7 @@ def extract_mias_tiles(
             )
     meta = pd.DataFrame(rows)
     meta["label_binary"] = (meta["label"] > 0).astype(int)
+    meta["keep_reason"] = meta["keep_reason"].fillna("kept")
     skipped_df = pd.DataFrame(skipped, columns=["scan_id", "line_no", "reason", "detail"])
     return MiasTiles(np.stack(tiles).astype(np.uint8), meta, skipped_df, config)
 

@@ -205,3 +205,46 @@ def dataset_shortcut_test(
         n_boot=n_boot,
     )
     return result, meta.assign(probability=result.scores)
+
+
+def with_published(ours: pd.DataFrame, table: str, metrics: Sequence[str]) -> pd.DataFrame:
+    """Append the study's published row(s) of `table` below our rows, same columns.
+
+    Parameters
+    ----------
+    ours
+        Our rows; must have ``dataset``, ``model`` and ``data`` columns plus the metrics.
+    table
+        Key of :func:`mammo_lib.evaluate.published.published` (``binary``, ``multiclass``,
+        ``mias``).
+    metrics
+        Metric columns to keep from the published figures (missing ones stay empty).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Our rows with ``source`` "this book", then the published ones with ``source`` the
+        citation and ``data`` saying what the study ran on.
+    """
+    from mammo_lib.evaluate.published import published
+
+    theirs = published(table)
+    theirs = theirs.assign(
+        data="study: CBIS-DDSM + DDSM" if table != "mias" else "study: real MIAS",
+        source=f"published ({theirs['source'].iloc[0]}), per-batch means",
+    )
+    keep = ["dataset", "model", "data", *[m for m in metrics if m in theirs], "source"]
+    return pd.concat([ours.assign(source="this book"), theirs[keep]], ignore_index=True)
+
+
+def shortcut_verdict(auc: Interval, margin: float = 0.6) -> str:
+    """Say in words what a shortcut-test AUC means.
+
+    ``"separates"`` when the interval lies above `margin`, ``"does not separate"`` when it
+    contains 0.5, otherwise ``"weakly separates"``.
+    """
+    if auc.low > margin:
+        return "separates"
+    if auc.low <= 0.5 <= auc.high:
+        return "does not separate"
+    return "weakly separates"
