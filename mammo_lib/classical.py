@@ -37,6 +37,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from mammo_lib.sources import uci
@@ -354,8 +355,22 @@ def cross_validate_models(
     mlp_max_iter: int = 500,
     n_jobs: int = 1,
     progress: bool = True,
+    blas_threads: int | None = 1,
 ) -> pd.DataFrame:
     """Cross-validate every model on every task with the same outer folds.
+
+    Parameters
+    ----------
+    tasks, models
+        What to fit: every model in `models` on every task.
+    cv_folds, inner_folds, grid_points, seed, mlp_max_iter, n_jobs
+        See :func:`make_model` and :func:`outer_cv`.
+    progress
+        Show a tqdm bar over (task, model) pairs.
+    blas_threads
+        Threads that BLAS / OpenMP may use during the fits (None: leave as is). The matrices
+        here are tiny, so one thread is fastest; several threads per fit on a busy machine
+        can make an MLP fit ten times slower.
 
     Returns
     -------
@@ -377,7 +392,10 @@ def cross_validate_models(
             mlp_max_iter=mlp_max_iter,
             n_jobs=n_jobs,
         )
-        with warnings.catch_warnings(record=True) as caught:
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            threadpool_limits(blas_threads),
+        ):
             warnings.simplefilter("always", ConvergenceWarning)
             scores = cross_validate(
                 estimator,
@@ -456,6 +474,8 @@ def plot_cv_results(
         ax.set_ylabel("")
         ax.set_xlim(-0.02, 1.02)
         ax.grid(axis="x", alpha=0.3)
-    axes[0, -1].legend(title="data set", loc="lower left", fontsize="small")
-    fig.tight_layout()
+    handles, labels = axes[0, -1].get_legend_handles_labels()
+    axes[0, -1].get_legend().remove()
+    fig.legend(handles, labels, title="data set", loc="lower center", ncol=len(labels))
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
