@@ -114,3 +114,21 @@ def test_inception_v4_lite_halves_the_filters() -> None:
     assert few.count_params() < lite.count_params()
     with pytest.raises(ValueError, match="input_size >= 75"):
         build_model("inception_v4_lite", input_size=MIN_INPUT_SIZE - 1, n_classes=2)
+
+
+def test_flop_count_by_hand() -> None:
+    from mammo_lib.models.flops import forward_flops, training_flops
+
+    model = build_model("vgg_lite", input_size=32, n_classes=2, width=0.25, fc_units=(16, 16))
+    convs = _of(model, keras.layers.Conv2D)
+    expected = 0
+    for conv in convs:
+        _, h, w, c = conv.output.shape
+        expected += 2 * h * w * c * 9 * conv.input.shape[-1]
+    flat = model.get_layer("flatten").output.shape[-1]
+    expected += 2 * (flat * 16 + 16 * 16 + 16 * 2)
+    assert forward_flops(model) == expected
+    assert training_flops(model) == 3 * expected
+    # the first convolution at 299: 150 x 150 outputs x 32 filters x 9 taps x 1 channel x 2
+    big = build_model("vgg_lite", input_size=299, n_classes=2)
+    assert forward_flops(big) > 2 * 150 * 150 * 32 * 9

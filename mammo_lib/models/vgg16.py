@@ -37,6 +37,7 @@ def build_vgg16(
     fc_dropout: float = 0.5,
     fc_units: tuple[int, ...] = (1024, 512),
     width: float = 1.0,
+    bn_momentum: float = 0.99,
 ) -> keras.Model:
     """Build the VGG-16 variant.
 
@@ -52,6 +53,8 @@ def build_vgg16(
         Units of the fully connected layers (the study: 1024, 512).
     width
         Multiplier on every convolution's filter count (1.0 = VGG-16); for quick tests.
+    bn_momentum
+        Momentum of the convolutions' batch-norm moving statistics.
 
     Returns
     -------
@@ -69,6 +72,7 @@ def build_vgg16(
                 f"conv{b}_{c}",
                 strides=2 if (b, c) == (1, 1) else 1,
                 l2_scale=l2_conv,
+                bn_momentum=bn_momentum,
             )
         x = layers.MaxPooling2D(2, strides=2, padding="same", name=f"pool{b}")(x)
         if pool_dropout:

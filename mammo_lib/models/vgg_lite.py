@@ -55,6 +55,7 @@ def build_vgg_lite(
     fc_dropout: float = 0.5,
     fc_units: tuple[int, ...] = (2048, 2048),
     width: float = 1.0,
+    bn_momentum: float = 0.99,
 ) -> keras.Model:
     """Build model 1.0.0.35.
 
@@ -70,6 +71,10 @@ def build_vgg_lite(
         Units of the fully connected layers (the study: 2048, 2048).
     width
         Multiplier on every convolution's filter count (1.0 = the study); for quick tests.
+    bn_momentum
+        Momentum of the convolutions' batch-norm moving statistics (the study: 0.99; short
+        runs of a few hundred steps need less, e.g. 0.9, or their moving statistics stay
+        near their initial values and inference is off).
 
     Returns
     -------
@@ -94,7 +99,7 @@ def build_vgg_lite(
                 name,
                 strides=stride,
                 l2_scale=l2_conv,
-                bn_momentum=0.99,
+                bn_momentum=bn_momentum,
                 bn_epsilon=1e-8,
                 kernel_initializer=conv_init,
             )
