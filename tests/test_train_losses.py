@@ -112,3 +112,30 @@ def test_metrics_are_dataset_level_abnormal_vs_normal() -> None:
     assert float(metrics["auc"].result()) == pytest.approx(roc_auc_score(truth, score), abs=5e-3)
     accuracy = np.mean(probs.argmax(axis=1) == labels)
     assert float(metrics["accuracy"].result()) == pytest.approx(accuracy)
+
+
+def test_history_long_and_curves() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from mammo_lib.train.plots import history_long, plot_curves
+
+    rng = np.random.default_rng(7)
+    cols = ["accuracy", "recall", "loss", "val_accuracy", "val_recall", "val_loss"]
+    histories = {
+        name: pd.DataFrame(rng.random((4, 6)), columns=cols).assign(epoch=range(4))
+        for name in ("W = 1", "W = 6")
+    }
+    long = history_long(histories)
+    assert len(long) == 2 * 4 * 6
+    row = long[(long.run == "W = 6") & (long.metric == "recall") & (long.split == "validation")]
+    np.testing.assert_array_equal(row.epoch, [1, 2, 3, 4])
+    np.testing.assert_array_equal(row.value, histories["W = 6"]["val_recall"])
+    fig = plot_curves(histories, metrics=("accuracy", "recall"), splits=("validation",))
+    assert len(fig.axes) == 2
+    assert [len(ax.lines) for ax in fig.axes] == [2, 2]
+    np.testing.assert_array_equal(
+        fig.axes[1].lines[1].get_ydata(), histories["W = 6"]["val_recall"]
+    )

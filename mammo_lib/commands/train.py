@@ -31,7 +31,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--dataset", type=Path, help="dataset folder with TFRecord shards")
-    source.add_argument("--recipe", help="dataset recipe to build (or reuse) first")
+    source.add_argument(
+        "--recipe", help="dataset recipe to build (or reuse) first on a synthetic scan tree"
+    )
+    parser.add_argument(
+        "--synthetic-cases", type=int, default=24, help="with --recipe: synthetic CBIS scans"
+    )
+    parser.add_argument("--scan-size", choices=("small", "full"), default="small")
+    parser.add_argument(
+        "--val-fraction", type=float, default=0.2, help="with --recipe: validation patients"
+    )
     parser.add_argument("--model", default="vgg_lite", help="registered model name")
     parser.add_argument(
         "--labels",
@@ -71,13 +80,17 @@ def run(args: argparse.Namespace) -> int:
     from mammo_lib.train import TrainConfig, TrainingDivergedError, train
 
     if args.recipe is not None:
-        import mammo_lib.dataset as dataset
+        from mammo_lib.dataset.build import ensure_dataset
 
-        ensure = getattr(dataset, "ensure_dataset", None)
-        if ensure is None:
-            print("mammo train: this version cannot build recipes; pass --dataset", file=sys.stderr)
-            return 2
-        dataset_dir = Path(ensure(args.recipe, seed=args.seed))
+        dataset_dir = ensure_dataset(
+            args.recipe,
+            synthetic_cases=args.synthetic_cases,
+            seed=args.seed,
+            scan_size=args.scan_size,
+            include_mias=False,
+            val_fraction=args.val_fraction,
+            progress=False,
+        )
     else:
         dataset_dir = args.dataset
     config = TrainConfig(
