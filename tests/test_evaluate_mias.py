@@ -170,3 +170,13 @@ def test_keep_reason_and_image_limit(mias: MiasData, tiles: mt.MiasTiles) -> Non
     assert row["keep_reason"] == tile_stats(window, KEEP_RULES["MIAS"]).reason
     few = extract_mias_tiles(dataclasses.replace(tiles.config, n_images=4), mias)
     assert set(few.meta["scan_id"]) <= set(SUBSET[:4])
+
+
+def test_ensure_mias_cv_cached(tiles: mt.MiasTiles, monkeypatch) -> None:
+    from mammo_lib.evaluate import mias_cv
+
+    first = mias_cv.ensure_mias_cv(tiles, "statistics", n_splits=3, classifier="logistic")
+    monkeypatch.setattr(mias_cv, "cross_validate_mias", lambda *a, **k: 1 / 0)
+    second = mias_cv.ensure_mias_cv(tiles, "statistics", n_splits=3, classifier="logistic")
+    np.testing.assert_allclose(second["probability"], first["probability"])
+    assert list(second["patient_id"]) == list(tiles.meta["patient_id"])

@@ -13,7 +13,10 @@ bootstrap interval resamples women. Two classifiers share the folds:
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,6 +24,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from mammo_lib.config import work_dir
 from mammo_lib.evaluate.mias_tiles import MiasTiles
 from mammo_lib.evaluate.shortcut import make_classifier, tile_statistics
 
@@ -206,3 +210,21 @@ def cross_validate_mias(
                 recalibrate=recalibrate,
             )
     return meta.assign(fold=folds, probability=scores, method=method)
+
+
+def ensure_mias_cv(data: MiasTiles, method: str = "convnet", **kwargs: object) -> pd.DataFrame:
+    """Return :func:`cross_validate_mias` predictions, computed once and cached as CSV.
+
+    The cache file ``work_dir()/mias-cv/<key>.csv`` is named by a hash of the tile set's
+    configuration, the method and `kwargs` (see :func:`cross_validate_mias`).
+    """
+    from mammo_lib.evaluate.predict import read_predictions, write_predictions
+
+    spec = {"tiles": data.config.key(), "method": method, **kwargs}
+    key = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+    path = work_dir() / "mias-cv" / f"{method}-{key[:16]}.csv"
+    if path.is_file():
+        return read_predictions(Path(path))
+    pred = cross_validate_mias(data, method, **kwargs)  # type: ignore[arg-type]
+    write_predictions(pred, path)
+    return read_predictions(path)

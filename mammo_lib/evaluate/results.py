@@ -187,6 +187,9 @@ def dataset_shortcut_test(
 ) -> tuple[ShortcutResult, pd.DataFrame]:
     """Run the shortcut test on the tiles of a dataset (normal vs abnormal, by patient).
 
+    `n_splits` is lowered to the number of patients of the rarer label when that is smaller
+    (never below 2).
+
     Returns
     -------
     result, meta
@@ -194,6 +197,8 @@ def dataset_shortcut_test(
         out-of-fold ``probability``.
     """
     tiles, meta = load_tiles(dataset_dir, splits)
+    per_label = meta.groupby("label_binary")["patient_id"].nunique()
+    n_splits = max(2, min(n_splits, int(per_label.min()) if len(per_label) == 2 else 2))
     features = tile_statistics(tiles)
     result = shortcut_test(
         features,
