@@ -38,7 +38,13 @@ from mammo_lib.sources.synthetic import (
 )
 from mammo_lib.sources.synthetic.ddsm_writer import encode_ljpeg
 from mammo_lib.sources.synthetic.dicom_writer import make_uid, write_dicom
-from mammo_lib.sources.synthetic.vocabulary import CASE_TABLES, build_vocabulary, load_vocabulary
+from mammo_lib.sources.synthetic.tree import _plan_cbis
+from mammo_lib.sources.synthetic.vocabulary import (
+    CASE_TABLES,
+    build_vocabulary,
+    load_vocabulary,
+    sample_descriptor,
+)
 
 SEED = 7
 SMALL = (1766, 1033)
@@ -112,6 +118,35 @@ def test_case_tables_have_the_real_headers_and_quirks(tree, real_tables: Path) -
     assert set(tables["split"]) == {"train", "test"}
     assert set(tables["abnormality_type"]) == {"mass", "calcification"}
     assert len(tables) == len(tree.lesions)
+
+
+def test_descriptors_keep_the_real_pathology_correlations(real_tables: Path) -> None:
+    rng = np.random.default_rng(0)
+    drawn = [sample_descriptor(rng, "mass_case_description_train_set.csv") for _ in range(4000)]
+    real = pd.concat(
+        [pd.read_csv(real_tables / f"mass_case_description_{s}_set.csv") for s in ("train", "test")]
+    )
+
+    def spiculated_rate(pathologies: pd.Series, margins: pd.Series, malignant: bool) -> float:
+        chosen = (pathologies == "MALIGNANT") == malignant
+        return float(margins[chosen].fillna("NA").str.contains("SPICULATED").mean())
+
+    synth = pd.DataFrame({"p": [d.pathology for d in drawn], "m": [d.spread for d in drawn]})
+    for malignant in (True, False):
+        expected = spiculated_rate(real["pathology"], real["mass margins"], malignant)
+        got = spiculated_rate(synth["p"], synth["m"], malignant)
+        assert abs(got - expected) < 0.05
+    assert spiculated_rate(synth["p"], synth["m"], True) > 2 * spiculated_rate(
+        synth["p"], synth["m"], False
+    )
+
+
+def test_scan_sizes_follow_the_size_profile() -> None:
+    for size, factor in (("full", 1.0), ("small", 1 / 3)):
+        shapes = np.array([s.shape for s in _plan_cbis(200, 0, size)], dtype=float)
+        assert abs(shapes[:, 0].mean() - 5300 * factor) < 100 * factor
+        assert abs(shapes[:, 1].mean() - 3100 * factor) < 100 * factor
+        assert shapes[:, 0].std() > 0  # sizes vary per scan
 
 
 # ------------------------------------------------------------------ NBIA tree and metadata
@@ -417,12 +452,14 @@ def test_rle_dicom_decodes_to_the_uncompressed_pixels(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_same_seed_gives_byte_identical_trees(tmp_path: Path) -> None:
     a = generate(tmp_path / "a", cases=2, seed=11, size="small", normals=1)
-    b = generate(tmp_path / "b", cases=2, seed=11, size="small", normals=1)
+    b = generate(tmp_path / "b", cases=2, seed=11, size="small", normals=1, workers=2)
     c = generate(tmp_path / "c", cases=2, seed=12, size="small", normals=0)
     hashes_a, hashes_b = _hash_tree(a.root), _hash_tree(b.root)
     assert len(hashes_a) > 10 and hashes_a == hashes_b
     assert any(k.endswith(".LJPEG") for k in hashes_a)
     hashes_c = _hash_tree(c.root)
+    with pytest.raises(FileExistsError, match="overwrite"):
+        generate(tmp_path / "a", cases=2, seed=11, size="small", normals=1)
     dicoms_a = {v for k, v in hashes_a.items() if k.endswith(".dcm")}
     dicoms_c = {v for k, v in hashes_c.items() if k.endswith(".dcm")}
     assert dicoms_c and not dicoms_a & dicoms_c  # another seed, other files

@@ -40,6 +40,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="number of DDSM normal cases (default: cases/4, at least 1)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes rendering in parallel (files do not depend on it)",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing tree in OUT")
     parser.set_defaults(func=run)
 
 

@@ -27,8 +27,11 @@ byte-identical for the same seed.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -283,7 +286,30 @@ def _write_cbis_scan(root: Path, seed: int, scan: CbisScan, difficulty: float) -
     for lesion, bbox in zip(scan.lesions, rendered.bboxes, strict=True):
         lesion.bbox = bbox
     series = write_scan_files(root, seed, scan, pixels, rendered.lesion_masks)
-    return {"series": series, "artifacts": ";".join(a.kind for a in rendered.artifacts)}
+    return {
+        "scan": scan,  # with its file names and boxes filled in (also across processes)
+        "series": series,
+        "artifacts": ";".join(a.kind for a in rendered.artifacts),
+    }
+
+
+def _write_normal(root: Path, seed: int, case: NormalCase, size: str) -> list[dict]:
+    rng = np.random.default_rng([seed, 3, case.index])
+    shapes = _normal_shapes(rng, case.digitizer, size)
+    return write_normal_case(root, case, rng, shapes=shapes, pixel_mm=_size(size)[1])
+
+
+def _run(tasks: list[tuple], workers: int) -> Iterator:
+    """Yield ``function(*args)`` for each ``(function, *args)`` task, in order."""
+    if workers <= 1:
+        for function, *args in tasks:
+            yield function(*args)
+        return
+    context = multiprocessing.get_context("spawn")  # safe beside threads (TF, Dask)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(function, *args) for function, *args in tasks]
+        for future in futures:
+            yield future.result()
 
 
 def generate(
@@ -294,13 +320,16 @@ def generate(
     difficulty: float = DEFAULT_DIFFICULTY,
     normals: int | None = None,
     progress: bool = False,
+    workers: int = 1,
+    overwrite: bool = False,
 ) -> SyntheticTree:
     """Write a synthetic CBIS-DDSM download and DDSM normals under `out`.
 
     Parameters
     ----------
     out
-        Output folder (created; existing files of the same names are replaced).
+        Output folder (created). Its ``cbis-ddsm/`` and ``ddsm/`` must be absent or empty
+        unless `overwrite`.
     cases
         Number of CBIS-DDSM full mammograms (at least 1).
     seed
@@ -314,29 +343,56 @@ def generate(
         Number of DDSM normal cases (four views each); default ``max(1, ceil(cases / 4))``.
     progress
         Show a tqdm progress bar.
+    workers
+        Processes rendering scans in parallel (1: in this process). The files do not depend
+        on it: every scan has its own random stream.
+    overwrite
+        Delete an existing ``cbis-ddsm/`` and ``ddsm/`` under `out` first.
 
     Returns
     -------
     SyntheticTree
+
+    Raises
+    ------
+    ValueError
+        For fewer than one case or an unknown size.
+    FileExistsError
+        If `out` already holds a tree and `overwrite` is False.
     """
     if cases < 1:
         raise ValueError(f"cases must be at least 1, not {cases}")
     _size(size)
     out = Path(out)
     cbis_root, ddsm_root = out / "cbis-ddsm", out / "ddsm"
-    cbis_root.mkdir(parents=True, exist_ok=True)
-    ddsm_root.mkdir(parents=True, exist_ok=True)
+    for folder in (cbis_root, ddsm_root):
+        if folder.is_dir() and any(folder.iterdir()):
+            if not overwrite:
+                raise FileExistsError(
+                    f"{folder}: already holds files; pass overwrite=True (--overwrite) to "
+                    "replace the tree, or choose another folder"
+                )
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True, exist_ok=True)
     n_normals = max(1, -(-cases // 4)) if normals is None else int(normals)
-    scans = _plan_cbis(cases, seed, size)
+    planned = _plan_cbis(cases, seed, size)
     cases_n = _plan_normals(n_normals, seed)
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(scans) + len(cases_n), desc="synthetic tree", disable=not progress)
+    tasks: list[tuple] = [(_write_cbis_scan, cbis_root, seed, s, difficulty) for s in planned]
+    tasks += [(_write_normal, ddsm_root, seed, c, size) for c in cases_n]
+    bar = tqdm(total=len(tasks), desc="synthetic tree", disable=not progress)
     series: list[dict] = []
-    scan_rows, lesion_rows = [], []
-    for scan in scans:
-        written = _write_cbis_scan(cbis_root, seed, scan, difficulty)
-        series += written["series"]
+    scans: list[CbisScan] = []
+    scan_rows, lesion_rows, normal_rows = [], [], []
+    for result in _run(tasks, workers):
+        bar.update()
+        if isinstance(result, list):
+            normal_rows += result
+            continue
+        scan = result["scan"]
+        scans.append(scan)
+        series += result["series"]
         scan_rows.append(
             {
                 "table": scan.table,
@@ -355,7 +411,7 @@ def generate(
                 "scan_path": str(Path("cbis-ddsm") / scan.scan_file),
                 "csv_image": scan.csv_image,
                 "n_lesions": len(scan.lesions),
-                "artifacts": written["artifacts"],
+                "artifacts": result["artifacts"],
             }
         )
         for lesion in scan.lesions:
@@ -393,18 +449,9 @@ def generate(
                     "csv_mask": lesion.csv_mask,
                 }
             )
-        bar.update()
+    bar.close()
     write_case_tables(cbis_root, scans)
     write_metadata(cbis_root, series, seed)
-
-    normal_rows = []
-    _, pixel_mm = _size(size)
-    for case in cases_n:
-        rng = np.random.default_rng([seed, 3, case.index])
-        shapes = _normal_shapes(rng, case.digitizer, size)
-        normal_rows += write_normal_case(ddsm_root, case, rng, shapes=shapes, pixel_mm=pixel_mm)
-        bar.update()
-    bar.close()
 
     params = {
         "cases": cases,
@@ -474,13 +521,15 @@ def ensure_synthetic_tree(
     seed: int = 0,
     size: Size = "small",
     difficulty: float = DEFAULT_DIFFICULTY,
+    workers: int = 1,
 ) -> Path:
     """Return the root of a cached synthetic tree, generating it when missing.
 
     The tree lives in ``work_dir()/synthetic/<key>`` (see :func:`tree_key`). It is generated in
     a temporary sibling folder, gets its completion marker last, and is renamed into place,
     so an interrupted run never leaves a tree that looks complete; concurrent callers either
-    win the rename or reuse the winner's tree.
+    win the rename or reuse the winner's tree. `workers` parallelises the generation only (the
+    files, and the key, do not depend on it).
     """
     from mammo_lib.config import work_dir
 
@@ -492,7 +541,7 @@ def ensure_synthetic_tree(
     tmp = base / f".{root.name}.tmp-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
-    generate(tmp, cases, seed=seed, size=size, difficulty=difficulty)
+    generate(tmp, cases, seed=seed, size=size, difficulty=difficulty, workers=workers)
     (tmp / _MARKER).write_text(json.dumps({"generator_version": GENERATOR_VERSION}) + "\n")
     if root.exists() and not (root / _MARKER).is_file():
         shutil.rmtree(root)  # a stale, incomplete tree from an older layout
