@@ -1,0 +1,258 @@
+# %% [markdown]
+# # Dataset creation
+#
+# Chapter 04 cut tiles from single scans. This chapter turns whole collections of scans into
+# the study's training data {cite}`scuccimarra2018`: each dataset is a *recipe*, a small
+# declarative record of which ROI method, which normal tiles, which keep-rule and which class
+# balance it uses, and one function builds any recipe into TFRecord shards for
+# TensorFlow's `tf.data` {cite}`abadi2016tensorflow`. The build splits by patient, checks that
+# no patient or abnormality crosses splits, records every input it had to skip, and runs one
+# task per scan on Dask, so the same code builds a small synthetic set on a laptop and the
+# full CBIS-DDSM on a cluster, with byte-identical output whichever runs it.
+#
+# **Data.** The CBIS-DDSM and DDSM scans below are *synthetic* stand-ins written by this
+# project's generator (the real ones are a 163 GB download that is not available where this
+# book is built); the MIAS test split is cut from the *real* mini-MIAS scans
+# {cite}`suckling1994mias`, and the leakage analysis of the official CBIS-DDSM split uses the
+# *real* CBIS-DDSM case tables {cite}`lee2017cbis`.
+
+# %% tags=["parameters"]
+seed = 0
+synthetic_cases = 24  # CBIS full scans in the synthetic tree
+scan_size = "small"  # synthetic scan geometry: "small" (a third per side) or "full"
+tile_size = 96  # stored tile side in pixels (the study: 299)
+recipe = "9"  # the recipe examined in detail
+mias_images = 60  # first MIAS images used for the MIAS split (322 for all)
+max_normal_tiles_per_scan = 12  # cap on normal tiles cut from one scan (None for all)
+
+# %% tags=["remove-cell"]
+# ruff: noqa: E501  (figure captions live on the cell-marker lines)
+import dataclasses
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+import tensorflow as tf
+from myst_nb import glue
+
+from mammo_lib.dataset.build import ensure_dataset, load_manifest, load_records, shard_files
+from mammo_lib.dataset.labels import CLASS_NAMES
+from mammo_lib.dataset.recipes import RECIPES
+from mammo_lib.dataset.review import (
+    patient_table,
+    recipe_summary,
+    sample_tiles,
+    skip_table,
+    split_table,
+)
+from mammo_lib.dataset.splits import LeakageError, check_leakage, resolve_official_overlap
+from mammo_lib.dataset.tfrecord import make_dataset
+from mammo_lib.extract.figures import tile_grid
+from mammo_lib.sources.cbis_ddsm import read_case_tables
+
+sns.set_theme(style="whitegrid", context="notebook")
+
+# %% [markdown]
+# ## Recipes as data
+#
+# The four recipes differ only in a few fields. Datasets 6, 8 and 9 follow the study; the
+# fourth, `9-background`, is this project's control for the scanner shortcut: its normal
+# tiles come from the abnormal CBIS-DDSM scans' own tissue, away from every ROI, instead of
+# from the DDSM normal scans (chapter 04).
+
+# %%
+fields = [
+    "description",
+    "roi_method",
+    "normals",
+    "normal_filter",
+    "label",
+    "normal_fraction",
+    "crop_size",
+    "tile_size",
+]
+pd.DataFrame(
+    [{k: dataclasses.asdict(r)[k] for k in fields} for r in RECIPES.values()], index=list(RECIPES)
+).rename_axis("recipe")
+
+# %% [markdown]
+# ## Building every recipe
+#
+# `ensure_dataset` obtains a synthetic tree (generated once and cached), fetches MIAS
+# through the data registry, and builds the recipe, or returns the finished build if one
+# with the same recipe, inputs and seed exists. The tiles are
+# {glue:text}`c05_tile_size` pixels here (299 in the study).
+
+# %% tags=["remove-cell"]
+folders = {
+    name: ensure_dataset(
+        name,
+        synthetic_cases=synthetic_cases,
+        seed=seed,
+        scan_size=scan_size,
+        tile_size=tile_size,
+        mias_images=mias_images,
+        max_normal_tiles_per_scan=max_normal_tiles_per_scan,
+        progress=False,
+    )
+    for name in RECIPES
+}
+folder = folders[recipe]
+tf.constant(0)  # start TensorFlow here, so its start-up messages stay out of the visible cells
+manifest = load_manifest(folder)
+records = load_records(folder)
+summary = recipe_summary(folders)
+glue("c05_tile_size", tile_size, display=False)
+glue("c05_recipe", recipe, display=False)
+glue("c05_summary", summary, display=False)
+glue("c05_n_scans", manifest["n_scans"], display=False)
+glue("c05_n_tiles", len(records), display=False)
+glue(
+    "c05_train_normal_share", f"{manifest['splits']['train']['normal_fraction']:.0%}", display=False
+)
+
+# %%
+summary
+
+# %% [markdown]
+# Recipe {glue:text}`c05_recipe` was cut from {glue:text}`c05_n_scans` scans into
+# {glue:text}`c05_n_tiles` tiles. Its training split is {glue:text}`c05_train_normal_share`
+# normal. The study trained on about 83% normal tiles, a recipe parameter
+# (`normal_fraction`): the build keeps every abnormal tile and draws normal tiles at random
+# until the share is reached, or keeps all normal tiles when there are too few, as with the
+# small synthetic tree and the capped number of normal tiles per scan used here.
+#
+# ## Splits and class counts
+#
+# CBIS-DDSM comes with an official train/test split, which is kept. Validation patients are
+# drawn from the training patients by a seeded hash of the patient id; normal-scan patients
+# are split the same way into training, validation and test; MIAS is a separate test split.
+# The table gives the tiles per split and class of recipe {glue:text}`c05_recipe`:
+
+# %%
+split_table(folder)
+
+# %% [markdown]
+# and the patients, scans and ROIs behind them, by source:
+
+# %%
+patient_table(folder)
+
+# %% mystnb={"figure": {"caption": "Normal and abnormal tiles per split for each recipe (synthetic CBIS-DDSM and DDSM, real MIAS).", "name": "fig-05-balance"}}
+rows = []
+for name, path in folders.items():
+    for split, info in load_manifest(path)["splits"].items():
+        rows += [
+            {"recipe": name, "split": split, "class": "normal", "tiles": info["normal"]},
+            {"recipe": name, "split": split, "class": "abnormal", "tiles": info["abnormal"]},
+        ]
+grid = sns.catplot(
+    data=pd.DataFrame(rows),
+    x="split",
+    y="tiles",
+    hue="class",
+    col="recipe",
+    kind="bar",
+    order=["train", "val", "test", "mias"],
+    height=2.8,
+    aspect=0.9,
+    palette=["#4c72b0", "#dd8452"],
+)
+grid.set_titles("recipe {col_name}")
+plt.show()
+
+# %% [markdown]
+# ## The leakage check
+#
+# The study's first datasets shuffled all tiles before splitting, so tiles of one
+# abnormality, cut with different crops, ended up in both training and test data and
+# inflated its first results. Every build here checks, before writing anything, that no
+# patient, no scan and no ROI has tiles in two splits, and fails with a message naming them
+# otherwise. For recipe {glue:text}`c05_recipe` the check reports:
+# "{glue:text}`c05_leakage`".
+#
+# The official CBIS-DDSM split itself does not pass this check. Run on the real case
+# tables, it finds {glue:text}`c05_n_overlap` patients who have a mass in one split and a
+# calcification in the other:
+
+# %% tags=["remove-cell"]
+glue("c05_leakage", manifest["leakage_check"], display=False)
+table = read_case_tables()
+try:
+    check_leakage(table.assign(patient_key=table["patient_id"], abnormality_id=table["roi_id"]))
+    leak_message = "no leakage"
+except LeakageError as error:
+    leak_message = str(error)
+overlap = set(table.loc[table["split"] == "train", "patient_id"]) & set(
+    table.loc[table["split"] == "test", "patient_id"]
+)
+kept, dropped = resolve_official_overlap(table)
+glue("c05_n_overlap", len(overlap), display=False)
+glue("c05_n_dropped", len(dropped), display=False)
+
+# %%
+print(leak_message[:400])
+
+# %% [markdown]
+# The build resolves this by keeping the official test split whole and dropping those
+# patients' training ROIs ({glue:text}`c05_n_dropped` ROIs on the real tables), each one
+# recorded in the manifest with the reason `patient-in-official-test`.
+#
+# ## What was skipped
+#
+# Every input the build could not use is listed in the manifest with the file and the
+# reason, never dropped silently. For recipe {glue:text}`c05_recipe`:
+
+# %%
+skips = skip_table(folder)
+skips.groupby("reason").size().rename("inputs").to_frame() if len(skips) else pd.DataFrame(
+    {"inputs": []}
+)
+
+# %% [markdown]
+# ## Example tiles
+#
+# The first tiles of each class in recipe {glue:text}`c05_recipe`, and in the last row normal
+# tiles of recipe `9-background`, cut from the abnormal scans' own tissue:
+
+# %% mystnb={"figure": {"caption": "Example tiles per class of the examined recipe (synthetic CBIS-DDSM and DDSM, real MIAS), and background normals of recipe 9-background (last row).", "name": "fig-05-examples"}}
+per_class = 6
+samples = sample_tiles(folder, per_class=per_class)
+background = sample_tiles(
+    folders["9-background"], per_class=per_class, source="cbis-background"
+).get(0, [])
+tiles, labels = [], []
+for code, items in samples.items():
+    tiles += items + [None] * (per_class - len(items))
+    labels.append(CLASS_NAMES[code].replace("_", "\n"))
+tiles += background + [None] * (per_class - len(background))
+labels.append("background\nnormal")
+tile_grid(tiles, ncols=per_class, size=1.2, row_labels=labels)
+plt.show()
+
+# %% [markdown]
+# ## Reading the shards
+#
+# Training reads the shards through `make_dataset`, a `tf.data` pipeline that interleaves
+# the shards, shuffles with a seed, decodes the PNG tiles, optionally resizes them, batches
+# and prefetches. It yields `uint8` images and the chosen label:
+
+# %%
+batch_images, batch_labels = next(
+    iter(
+        make_dataset(
+            shard_files(folder, "train"),
+            label="label_binary",
+            batch_size=16,
+            shuffle=True,
+            seed=seed,
+        )
+    )
+)
+pd.Series(
+    {
+        "images": str(tuple(batch_images.shape)),
+        "dtype": batch_images.dtype.name,
+        "labels": str(batch_labels.numpy().tolist()),
+    }
+)
