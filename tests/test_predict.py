@@ -153,6 +153,8 @@ def test_predict_synthetic_dicom_and_real_mias(
             assert 0 <= box["top"] < box["bottom"] <= scan_shape[0]
             assert 0 <= box["left"] < box["right"] <= scan_shape[1]
             assert 0.3 <= region["peak_probability"] <= summary["scan_probability"] + 1e-6
+    # 64-px tiles at stride 64: shift-and-stitch refines the map to a quarter tile.
+    assert m2["map"]["step_model_px"] == 16 and m2["map"]["tile_model_px"] == [64, 64]
     # The DICOM states no spacing: assumed; the PGM: the option.
     assert m2["pixel_spacing_source"].startswith("assumed")
     assert mias["pixel_spacing_source"] == "option" and mias["pixel_spacing_mm"] == [0.2, 0.2]

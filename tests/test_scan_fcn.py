@@ -214,3 +214,27 @@ def test_training_run_model_converts_with_its_preprocessing() -> None:
     image = rng.integers(0, 256, (64 + 128, 64 + 64)).astype("float32")
     dense, crops = probability_map(fcn, image), sliding_window_map(model, fcn, image)
     assert dense.shape == crops.shape == (3, 2)
+
+
+@pytest.mark.parametrize("refine", [2, 4])
+def test_shift_and_stitch_equals_crops_at_the_finer_step(refine: int) -> None:
+    model = vgg_like("valid")
+    fcn = to_fully_convolutional(model)
+    image = _image((TILE + 2 * fcn.stride + 5, TILE + fcn.stride + 1), seed=4)
+    dense = probability_map(fcn, image, refine=refine)
+    step = fcn.stride // refine
+    crops = sliding_window_map(model, fcn, image, step=step)
+    assert dense.shape == crops.shape == fcn.map_shape(*image.shape, refine=refine)
+    np.testing.assert_allclose(dense, crops, atol=1e-5)
+    # the coarse map is every refine-th cell of the fine one
+    np.testing.assert_allclose(dense[::refine, ::refine], probability_map(fcn, image), atol=1e-6)
+
+
+def test_default_refine() -> None:
+    from mammo_lib.scan.fcn import default_refine
+
+    fcn = to_fully_convolutional(vgg_like("same"))  # stride 8, tile 37
+    assert default_refine(fcn) == 1  # 8 * 4 <= 37
+    assert default_refine(fcn, cells_per_tile=8) == 2
+    with pytest.raises(ValueError, match="divisor"):
+        probability_map(fcn, _image((40, 40)), refine=3)

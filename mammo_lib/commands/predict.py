@@ -48,6 +48,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="scan-level score: the map's maximum (default) or the mean of its top k cells",
     )
     parser.add_argument("--top-k", type=int, default=5, help="k for --score topk (default 5)")
+    parser.add_argument(
+        "--refine",
+        type=int,
+        default=None,
+        metavar="F",
+        help="shift-and-stitch factor: a map step of stride/F (default: the smallest power of "
+        "two giving at most a quarter tile)",
+    )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     parser.set_defaults(func=run)
 
@@ -68,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from mammo_lib.scan.predict import Predictor, predict_scan, read_scan, write_prediction
 
     try:
-        predictor = Predictor.from_run(args.model, threshold=args.threshold)
+        predictor = Predictor.from_run(args.model, threshold=args.threshold, refine=args.refine)
     except (OSError, ValueError) as exc:
         print(f"mammo predict: error: {exc}", file=sys.stderr)
         return 2

@@ -45,6 +45,7 @@ from mammo_lib.scan.fcn import (
     DEFAULT_TOP_K,
     FullyConvolutional,
     ScoreMethod,
+    default_refine,
     probability_map,
     scan_score,
     to_fully_convolutional,
@@ -237,10 +238,16 @@ class Predictor:
     threshold: float
     threshold_source: str
     model_name: str
+    refine: int = 1
     classifier: Any = field(repr=False, default=None)
 
     @classmethod
-    def from_run(cls, run_dir: str | os.PathLike[str], threshold: float | None = None) -> Predictor:
+    def from_run(
+        cls,
+        run_dir: str | os.PathLike[str],
+        threshold: float | None = None,
+        refine: int | None = None,
+    ) -> Predictor:
         """Load ``best.keras`` and ``config.json`` from a run folder written by the trainer.
 
         Parameters
@@ -249,6 +256,10 @@ class Predictor:
             The run folder.
         threshold
             Probability threshold for regions; None takes the run's ``threshold``.
+        refine
+            Shift-and-stitch factor of the map (see :func:`mammo_lib.scan.fcn.probability_map`);
+            None: :func:`mammo_lib.scan.fcn.default_refine` (a map step of at most a quarter
+            tile).
 
         Raises
         ------
@@ -270,13 +281,17 @@ class Predictor:
             source = "option"
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must lie in [0, 1], got {threshold}")
+        fcn = to_fully_convolutional(model)
+        if refine is not None and (refine < 1 or fcn.stride % refine):
+            raise ValueError(f"refine must be a positive divisor of the stride {fcn.stride}")
         return cls(
             run_dir=run_dir,
-            fcn=to_fully_convolutional(model),
+            fcn=fcn,
             scale=training_scale(run_dir),
             threshold=float(threshold),
             threshold_source=source,
             model_name=str(config.get("model_name", model.name)),
+            refine=default_refine(fcn) if refine is None else int(refine),
             classifier=model,
         )
 
@@ -315,7 +330,7 @@ class ScanPrediction:
             "resampled_shape": list(self.resampled_shape),
             "map": {
                 "shape": list(self.prob_map.shape),
-                "stride_model_px": g.stride,
+                "step_model_px": g.stride,
                 "tile_model_px": list(g.tile),
                 "model_px_per_scan_px": [round(v, 6) for v in g.scale],
                 "cell_spacing_scan_px": [round(g.stride / s, 3) for s in g.scale],
@@ -370,9 +385,9 @@ def predict_scan(
     target = predictor.scale.mm_per_pixel
     resized = resample(scan.image, (spacing[0] / target, spacing[1] / target))
     factor = (resized.shape[0] / scan.image.shape[0], resized.shape[1] / scan.image.shape[1])
-    prob = probability_map(predictor.fcn, resized.astype(np.float32))
+    prob = probability_map(predictor.fcn, resized.astype(np.float32), refine=predictor.refine)
     geometry = MapGeometry(
-        stride=predictor.fcn.stride,
+        stride=predictor.fcn.stride // predictor.refine,
         tile=predictor.fcn.tile,
         scale=factor,
         scan_shape=scan.image.shape,

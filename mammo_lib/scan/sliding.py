@@ -25,6 +25,7 @@ def sliding_window_map(
     fcn: FullyConvolutional,
     image: np.ndarray,
     *,
+    step: int | None = None,
     batch_size: int = 32,
 ) -> np.ndarray:
     """Run the tile classifier on every window of the fully convolutional map's grid.
@@ -36,19 +37,24 @@ def sliding_window_map(
     fcn
         Gives the tile size, the stride and the padding, so both maps share one grid.
     image
-        ``(H, W)`` grey image scaled to ``[0, 1]``.
+        ``(H, W)`` grey image, values as the classifier's input takes them.
+    step
+        Grid step in pixels; None: the network's stride (a divisor of it matches
+        ``probability_map(..., refine=stride // step)``).
     batch_size
         Crops per inference batch.
 
     Returns
     -------
     numpy.ndarray
-        ``fcn.map_shape(H, W)`` float32: the abnormality probability of the crop whose
-        top-left corner is ``(i * stride, j * stride)``.
+        float32 ``(rows, cols)``: the abnormality probability of the crop whose top-left
+        corner is ``(i * step, j * step)``.
     """
     padded = prepare_image(np.asarray(image, dtype=np.float32), fcn)[0]
-    (th, tw), s = fcn.tile, fcn.stride
-    rows, cols = fcn.map_shape(*image.shape)
+    (th, tw), s = fcn.tile, step or fcn.stride
+    if fcn.stride % s:
+        raise ValueError(f"step {s} must divide the network's stride {fcn.stride}")
+    rows, cols = fcn.map_shape(*image.shape, refine=fcn.stride // s)
     from_logits = _ends_in_logits(classifier)
     origins = [(i * s, j * s) for i in range(rows) for j in range(cols)]
     out = np.empty(len(origins), dtype=np.float32)
