@@ -251,8 +251,8 @@ plt.show()
 # described by {cite}`geirhos2020shortcut` and {cite}`zech2018confounding`. This project
 # adds a variant of dataset 9 whose normal tiles are cut from the abnormal scans themselves,
 # from breast tissue that touches no ROI (each ROI box grown by half a crop), under the same
-# keep-rules. Both classes then share one pipeline, and chapter 08 checks whether that
-# changes what the models learn.
+# keep-rules. Both classes then share one pipeline, and the shortcut check later in the book
+# asks whether that changes what the models learn.
 
 # %% tags=["remove-cell"]
 subject = lesions["subject_id"].iloc[0]
