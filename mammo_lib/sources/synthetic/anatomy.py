@@ -250,21 +250,22 @@ def render_breast(
     depth_c = sd * np.float32(step * pixel_mm)
     inner = np.maximum(depth_c, 0.0)
     density = int(np.clip(density, 1, 4))
-    t = np.clip(inner / np.float32(rng.uniform(8.0, 16.0)), 0.0, 1.0)
-    thickness = np.sqrt(1.0 - (1.0 - t) ** 2)
-    envelope = np.clip(inner / np.float32(rng.uniform(15.0, 35.0)), 0.0, 1.0)
+    t = np.clip(inner / np.float32(rng.uniform(15.0, 30.0)), 0.0, 1.0)
+    thickness = t**0.8  # the compressed breast thins towards the skin
+    envelope = np.clip(inner / np.float32(rng.uniform(20.0, 45.0)), 0.0, 1.0)
     envelope = envelope * envelope * (3.0 - 2.0 * envelope)  # smoothstep
-    fat = np.float32(rng.uniform(0.26, 0.34))
-    gland = np.float32(0.04 * density + rng.uniform(-0.02, 0.02))
-    amp = np.float32(0.035 + 0.02 * density)
-    skin = np.float32(rng.uniform(0.04, 0.08)) * np.exp(-inner / np.float32(rng.uniform(1.0, 2.5)))
+    fat = np.float32(rng.uniform(0.05, 0.12))
+    gland = np.float32(0.08 + 0.05 * density + rng.uniform(-0.02, 0.02))
+    amp = np.float32(0.03 + 0.02 * density)
+    skin = np.float32(rng.uniform(0.005, 0.02)) * np.exp(-inner / np.float32(rng.uniform(1.0, 2.5)))
     base = thickness * (fat + envelope * gland) + skin
     gain = thickness * envelope * amp
     if pect is not None:
         psd = pect.astype(np.float32)
         edge_cells = max(1.0, 1.5 / (step * pixel_mm))
         pect_c = np.clip(0.5 + psd / np.float32(edge_cells), 0.0, 1.0)
-        base = base + pect_c * thickness * np.float32(rng.uniform(0.12, 0.22))
+        ramp = np.clip(psd * np.float32(step * pixel_mm / 30.0), 0.0, 1.0)  # brighter deeper in
+        base = base + pect_c * thickness * np.float32(rng.uniform(0.15, 0.25)) * (0.7 + 0.3 * ramp)
         gain = gain * (1.0 - pect_c) + pect_c * thickness * np.float32(0.3) * amp
         pectoral = resize(pect_c, shape)
     else:
