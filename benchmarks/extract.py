@@ -100,7 +100,10 @@ def main() -> None:
     write_rate = len(records) / t_write
     total = CBIS_SCANS + DDSM_NORMAL_VIEWS
     extrapolated = total / rate_two + total * tiles_per_scan / write_rate
-    print(f"cpu cores: {os.cpu_count()}")
+    print(
+        f"cpu cores: {os.cpu_count()}; load average at the end: "
+        f"{', '.join(f'{v:.1f}' for v in os.getloadavg())} (other processes share the cores)"
+    )
     print(f"one process:        {t_one:7.1f} s  {rate_one:6.3f} scans/s")
     print(f"2-worker cluster:   {t_two:7.1f} s  {rate_two:6.3f} scans/s")
     print(f"speed-up (2 workers / 1 process): {rate_two / rate_one:.2f}x  (goal >= 1.7x)")

@@ -304,3 +304,10 @@ def test_ddsm_calibration_matches_the_generators_inverse(digitizer, site):
     assert np.all(np.diff(out.ravel()[np.argsort(od)].astype(int)) <= 0)
     with pytest.raises(ExtractionSkip, match="unknown-digitizer"):
         common.ddsm_to_uint8(grey, "AGFA", site)
+
+
+def test_ddsm_lookup_table_equals_the_direct_formula():
+    grey = np.random.default_rng(0).integers(0, 65536, (50, 40)).astype(np.uint16)
+    for digitizer in ("DBA 21", "LUMISYS LASER", "HOWTEK 960"):
+        direct = common.ddsm_to_uint8(grey.astype(np.float64), digitizer, "D")
+        np.testing.assert_array_equal(common.ddsm_to_uint8(grey, digitizer, "D"), direct)

@@ -208,6 +208,13 @@ def ddsm_to_uint8(grey: np.ndarray, digitizer: str, site: str = "A") -> np.ndarr
     almost black when scaled by bit depth); going through the published calibrations puts
     every digitizer, and the CBIS-DDSM scans, on one density scale.
     """
-    od = ddsm_optical_density(grey, digitizer, site)
+    grey = np.asarray(grey)
+    if grey.dtype in (np.uint8, np.uint16):  # one lookup table over every possible level
+        levels = np.arange(np.iinfo(grey.dtype).max + 1, dtype=np.float32)
+        return _od_to_uint8(ddsm_optical_density(levels, digitizer, site))[grey]
+    return _od_to_uint8(ddsm_optical_density(grey, digitizer, site))
+
+
+def _od_to_uint8(od: np.ndarray) -> np.ndarray:
     values = (np.float32(OD_BLACK) - od) * np.float32(255.0 / (OD_BLACK - OD_WHITE))
     return np.clip(np.rint(values), 0, 255).astype(np.uint8)
