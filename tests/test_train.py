@@ -173,6 +173,9 @@ def test_interrupted_run_resumes_from_its_last_checkpoint(dataset: Path) -> None
 
 @pytest.mark.slow
 def test_same_seed_same_weights(dataset: Path) -> None:
+    from tensorflow.python.framework import config as tf_config
+
+    was_on = tf_config.is_op_determinism_enabled()
     runs = [
         train(tiny_config(dataset, name=name, seed=seed, pr_curves=False))
         for name, seed in (("det-a", 3), ("det-b", 3), ("det-c", 4))
@@ -181,6 +184,7 @@ def test_same_seed_same_weights(dataset: Path) -> None:
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     assert not all(np.array_equal(x, y) for x, y in zip(a, c, strict=True))
     pd.testing.assert_frame_equal(runs[0].history, runs[1].history)
+    assert tf_config.is_op_determinism_enabled() == was_on  # switched back afterwards
 
 
 @pytest.mark.slow

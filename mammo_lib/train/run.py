@@ -153,6 +153,22 @@ def _naming_bad_shards(files: list[Path]):
 
 
 @contextmanager
+def _op_determinism(enabled: bool):
+    """Enable TensorFlow op determinism for the block; switch it back off afterwards when it
+    was off before (TensorFlow exports only the switch-on; the rest is in ``tf_config``)."""
+    from tensorflow.python.framework import config as tf_config
+
+    was_on = getattr(tf_config, "is_op_determinism_enabled", lambda: True)()
+    if enabled and not was_on:
+        tf.config.experimental.enable_op_determinism()
+    try:
+        yield
+    finally:
+        if enabled and not was_on and hasattr(tf_config, "disable_op_determinism"):
+            tf_config.disable_op_determinism()
+
+
+@contextmanager
 def _precision_policy(mixed: bool):
     previous = keras.mixed_precision.global_policy()
     if mixed:
@@ -220,8 +236,20 @@ def train(
     train_files = split_files(config.dataset_dir, "train")
     val_files = split_files(config.dataset_dir, "val")
     keras.utils.set_random_seed(config.seed)
-    if config.deterministic:
-        tf.config.experimental.enable_op_determinism()
+    with _op_determinism(config.deterministic):
+        return _train(config, run_dir, digest, state, train_files, val_files, callbacks)
+
+
+def _train(
+    config: TrainConfig,
+    run_dir: Path,
+    digest: str,
+    state: dict[str, Any],
+    train_files: list[Path],
+    val_files: list[Path],
+    callbacks: list[keras.callbacks.Callback] | None,
+) -> RunResult:
+    config_file, state_file = run_dir / "config.json", run_dir / "state.json"
     strategy = get_strategy(config.strategy)
     chief = is_chief(strategy)
     if chief:
