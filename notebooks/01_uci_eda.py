@@ -125,9 +125,9 @@ fig = eda.class_distributions(wdbc, top_wdbc, "malignant", MALIGNANT)
 plt.show()
 
 # %% [markdown]
-# The strongest single correlate is `{glue:text}`c01_wdbc_top1`` (r =
-# {glue:text}`c01_wdbc_top1_r:.2f`), followed by `{glue:text}`c01_wdbc_top2`` (r =
-# {glue:text}`c01_wdbc_top2_r:.2f`); the weakest is `{glue:text}`c01_wdbc_weakest`` (r =
+# The strongest single correlate is *{glue:text}`c01_wdbc_top1`* (r =
+# {glue:text}`c01_wdbc_top1_r:.2f`), followed by *{glue:text}`c01_wdbc_top2`* (r =
+# {glue:text}`c01_wdbc_top2_r:.2f`); the weakest is *{glue:text}`c01_wdbc_weakest`* (r =
 # {glue:text}`c01_wdbc_weakest_r:.3f`). Concave points measure indentations of the nucleus
 # contour: the shape of the boundary carries as much information as its size, which fits the
 # study's conclusion that the edges of a lesion matter and that image crops should keep context
@@ -167,6 +167,8 @@ glue_number("radius_median_benign", medians[False])
 glue_number("radius_median_malignant", medians[True])
 benign_share = 1 - wdbc["malignant"].astype(float).mean()
 glue_number("wdbc_benign_share", benign_share)
+glue_number("area_median", wdbc["area_mean"].median())
+glue_number("fd_max", wdbc["fractal_dimension_mean"].max())
 display(checks.round(3))
 
 # %% [markdown]
@@ -188,6 +190,7 @@ pca_wdbc = eda.pca_projection(wdbc, uci.WDBC_FEATURES)
 glue_number("wdbc_pc1", pca_wdbc.explained[0])
 glue_number("wdbc_pc2", pca_wdbc.explained[1])
 glue_number("wdbc_n_pc1_positive", (pca_wdbc.loadings["PC1"] > 0).sum())
+glue_number("wdbc_n_features", len(uci.WDBC_FEATURES))
 glue("c01_wdbc_pc2_top", pca_wdbc.loadings["PC2"].idxmax(), display=False)
 glue("c01_wdbc_pc2_bottom", pca_wdbc.loadings["PC2"].idxmin(), display=False)
 glue_number("wdbc_pc1_r", pca_wdbc.scores["PC1"].corr(wdbc["malignant"].astype(float)))
@@ -199,11 +202,11 @@ plt.show()
 # %% [markdown]
 # The first two principal components of the standardised features explain
 # {glue:text}`c01_wdbc_pc1:.1%` and {glue:text}`c01_wdbc_pc2:.1%` of the variance
-# ({numref}`fig-01-wdbc-pca`). {glue:text}`c01_wdbc_n_pc1_positive` of the 30 features load
+# ({numref}`fig-01-wdbc-pca`). {glue:text}`c01_wdbc_n_pc1_positive` of the {glue:text}`c01_wdbc_n_features` features load
 # positively on the first component, an overall "size and irregularity" axis; benign aspirates
 # crowd at its low end (the component's correlation with malignancy is r =
-# {glue:text}`c01_wdbc_pc1_r:.2f`). The second component runs from `{glue:text}`c01_wdbc_pc2_bottom``
-# (most negative loading) to `{glue:text}`c01_wdbc_pc2_top`` (most positive), opposing size to
+# {glue:text}`c01_wdbc_pc1_r:.2f`). The second component runs from *{glue:text}`c01_wdbc_pc2_bottom`*
+# (most negative loading) to *{glue:text}`c01_wdbc_pc2_top`* (most positive), opposing size to
 # the roughness of the contour. The classes are largely apart in this plane already — a hint
 # that simple linear models will do well in the next chapter.
 #
@@ -238,7 +241,7 @@ plt.show()
 
 # %% [markdown]
 # Prognosis is much harder than diagnosis. The strongest correlate of recurrence,
-# `{glue:text}`c01_wpbc_top1``, reaches only r = {glue:text}`c01_wpbc_top1_r:.2f`, and
+# *{glue:text}`c01_wpbc_top1`*, reaches only r = {glue:text}`c01_wpbc_top1_r:.2f`, and
 # {glue:text}`c01_wpbc_n_weak` of the {glue:text}`c01_wpbc_n_features` predictors have
 # |r| < 0.2 ({numref}`fig-01-wpbc-corr`, {numref}`fig-01-wpbc-dists`). Recurrence also
 # correlates with the time column (r = {glue:text}`c01_wpbc_r_time:.2f`) because "time" means
@@ -320,6 +323,7 @@ pca_bcw = eda.pca_projection(bcw, uci.BCW_FEATURES)
 glue_number("bcw_pc1", pca_bcw.explained[0])
 glue_number("bcw_pc2", pca_bcw.explained[1])
 glue_number("bcw_n_pc1_positive", (pca_bcw.loadings["PC1"] > 0).sum())
+glue_number("bcw_n_features", len(uci.BCW_FEATURES))
 glue("c01_bcw_pc2_top", pca_bcw.loadings["PC2"].abs().idxmax(), display=False)
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "PCA biplot of the standardised BCW scores (missing Bare Nuclei imputed by the median), with every loading arrow named.", "name": "fig-01-bcw-pca"}}
@@ -329,7 +333,7 @@ plt.show()
 # %% [markdown]
 # With scores this correlated, one component carries {glue:text}`c01_bcw_pc1:.1%` of the
 # variance and the second only {glue:text}`c01_bcw_pc2:.1%` ({numref}`fig-01-bcw-pca`).
-# {glue:text}`c01_bcw_n_pc1_positive` of the nine scores load positively on the first
+# {glue:text}`c01_bcw_n_pc1_positive` of the {glue:text}`c01_bcw_n_features` scores load positively on the first
 # component, and *{glue:text}`c01_bcw_pc2_top`* dominates the second; benign aspirates form a
 # tight cluster at the low end of the first component and malignant ones a loose cloud beyond.
 #
@@ -397,10 +401,11 @@ plt.show()
 #
 # ## What carries over
 #
-# - In all three Wisconsin tables, size and, even more, irregularity of the boundary separate
-#   malignant from benign; small, regular nuclei are almost always benign.
+# - In WDBC and BCW, size and irregularity of the nuclear boundary separate malignant from
+#   benign; small, regular nuclei are almost always benign.
 # - In WDBC and BCW the classes are largely apart in the plane of the first two principal
 #   components; WPBC's recurrent cases are not, and no single feature predicts recurrence.
-# - The features live on very different scales (WDBC's mean area is in the hundreds, its
-#   fractal dimension below 0.1), so any distance- or kernel-based model must standardise them
+# - The features live on very different scales (WDBC's median mean area is
+#   {glue:text}`c01_area_median:.0f`, its largest mean fractal dimension
+#   {glue:text}`c01_fd_max:.3f`), so any distance- or kernel-based model must standardise them
 #   — the subject of the next chapter.

@@ -138,7 +138,7 @@ for key, value in {
 }.items():
     glue_number(key, value)
 
-# %% tags=["hide-output"]
+# %% tags=["remove-output"]
 settings = dict(
     cv_folds=cv_folds,
     inner_folds=inner_folds,
@@ -155,6 +155,8 @@ study = classical.cross_validate_models(
     [t for t in tasks if t.name in ("wdbc", "bcw")], unscaled, **settings
 )
 results = pd.concat([main, study], ignore_index=True)
+
+# %% tags=["remove-cell"]
 glue_number(
     "n_convergence", main.attrs["convergence_warnings"] + study.attrs["convergence_warnings"]
 )
