@@ -42,6 +42,10 @@ __all__ = [
 #: (times 0.7-1.3 by subtlety) - visible to a careful eye, not separable by brightness alone.
 DEFAULT_DIFFICULTY = 0.5
 
+#: Peak speck brightness relative to a mass's peak at the same difficulty: specks are small, so
+#: they need more contrast to be seen, but not so much that a local-maximum filter finds them all.
+CALC_CONTRAST = 1.6
+
 
 @dataclass(frozen=True)
 class LesionSpec:
@@ -94,7 +98,9 @@ def _lesion_patch(
         if diameter is None:
             diameter = float(np.clip(rng.lognormal(np.log(13.0), 0.45), 5.0, 45.0))
         return mass_patch(rng, diameter * scale / pixel_mm, spec.form, spec.spread, contrast)
-    return calcification_patch(rng, spec.form, spec.spread, pixel_mm / scale, contrast * 2.5)
+    return calcification_patch(
+        rng, spec.form, spec.spread, pixel_mm / scale, contrast * CALC_CONTRAST
+    )
 
 
 def _place(
