@@ -120,3 +120,22 @@ def test_dataset_shortcut_test(dataset: Path, capsys) -> None:
     assert main(["evaluate", "--shortcut", "--dataset", str(dataset), "--split", "train",
                  "--split", "test", "--folds", "2", "--n-boot", "50"]) == 0  # fmt: skip
     assert "shortcut test AUC" in capsys.readouterr().out
+
+
+def test_with_published_and_intervals() -> None:
+    from mammo_lib.evaluate.bootstrap import Interval
+    from mammo_lib.evaluate.published import PUBLISHED
+    from mammo_lib.evaluate.results import shortcut_verdict, with_published
+
+    ours = pd.DataFrame(
+        [{"dataset": "9", "model": "m", "data": "synthetic", "recall": 0.5, "recall_low": 0.4,
+          "recall_high": 0.6}]
+    )  # fmt: skip
+    table = with_intervals(with_published(ours, "binary", ["recall"]), ["recall"])
+    assert table.loc[0, "recall"] == "0.500 [0.400, 0.600]"
+    published_recall = PUBLISHED[("binary", "9", "1.0.0.35b.98")]["recall"]
+    assert table.loc[1, "recall"] == f"{published_recall:.3f}"
+    assert table.loc[0, "source"] == "this book" and "scuccimarra2018" in table.loc[1, "source"]
+    assert shortcut_verdict(Interval(0.9, 0.8, 0.95, 0.95, 10, 10)) == "separates"
+    assert shortcut_verdict(Interval(0.55, 0.45, 0.65, 0.95, 10, 10)) == "does not separate"
+    assert shortcut_verdict(Interval(0.58, 0.52, 0.65, 0.95, 10, 10)) == "weakly separates"

@@ -136,14 +136,22 @@ def multiclass_row(pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dic
 
 
 def with_intervals(table: pd.DataFrame, metrics: Sequence[str], digits: int = 3) -> pd.DataFrame:
-    """Replace ``m, m_low, m_high`` columns by one text column ``m`` = ``est [low, high]``."""
+    """Replace ``m, m_low, m_high`` columns by one text column ``m`` = ``est [low, high]``.
+
+    A row without an interval (e.g. a published figure) shows the estimate alone; a missing
+    estimate an empty cell.
+    """
     out = table.copy()
     for m in metrics:
         if m not in out:
             continue
         lo, hi = out.pop(f"{m}_low"), out.pop(f"{m}_high")
         out[m] = [
-            "" if pd.isna(e) else f"{e:.{digits}f} [{a:.{digits}f}, {b:.{digits}f}]"
+            ""
+            if pd.isna(e)
+            else f"{e:.{digits}f}"
+            if pd.isna(a) or pd.isna(b)
+            else f"{e:.{digits}f} [{a:.{digits}f}, {b:.{digits}f}]"
             for e, a, b in zip(out[m], lo, hi, strict=True)
         ]
     return out
@@ -253,3 +261,11 @@ def shortcut_verdict(auc: Interval, margin: float = 0.6) -> str:
     if auc.low <= 0.5 <= auc.high:
         return "does not separate"
     return "weakly separates"
+
+
+def row_interval(row: dict, metric: str = "roc_auc", digits: int = 3) -> str:
+    """``estimate [low, high]`` of one metric of a row from :func:`binary_row`."""
+    return (
+        f"{row[metric]:.{digits}f} [{row[metric + '_low']:.{digits}f}, "
+        f"{row[metric + '_high']:.{digits}f}]"
+    )
