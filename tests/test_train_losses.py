@@ -139,3 +139,15 @@ def test_history_long_and_curves() -> None:
     np.testing.assert_array_equal(
         fig.axes[1].lines[1].get_ydata(), histories["W = 6"]["val_recall"]
     )
+
+
+def test_strategy_by_name() -> None:
+    from mammo_lib.train import get_strategy
+    from mammo_lib.train.strategy import is_chief
+
+    assert get_strategy("default") is tf.distribute.get_strategy()
+    mirrored = get_strategy("mirrored")
+    assert isinstance(mirrored, tf.distribute.MirroredStrategy)
+    assert mirrored.num_replicas_in_sync >= 1 and is_chief(mirrored)
+    with pytest.raises(ValueError, match="unknown strategy 'tpu'"):
+        get_strategy("tpu")
