@@ -287,3 +287,11 @@ def test_binary_metrics_ci_table() -> None:
     assert table.loc["roc_auc", "n_valid"] <= 100
     with pytest.raises(ValueError, match="unknown metrics"):
         binary_metrics_ci(y, s, patients, metrics=["youden"])
+
+
+def test_roc_auc_safe() -> None:
+    from mammo_lib.evaluate.metrics import roc_auc
+
+    y, s = _binary_data(seed=17)
+    assert roc_auc(y, s) == pytest.approx(skm.roc_auc_score(y, s))
+    assert np.isnan(roc_auc(np.ones(5), np.linspace(0, 1, 5)))

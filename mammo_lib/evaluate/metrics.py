@@ -64,6 +64,14 @@ def check_binary(
     return y.astype(int), s
 
 
+def roc_auc(y_true: Sequence[int] | np.ndarray, y_score: Sequence[float] | np.ndarray) -> float:
+    """ROC AUC (scikit-learn's), NaN without a warning when only one class is present."""
+    y = np.asarray(y_true)
+    if len(np.unique(y)) < 2:
+        return float("nan")
+    return float(skm.roc_auc_score(y, y_score))
+
+
 def binary_metrics(
     y_true: Sequence[int] | np.ndarray,
     y_score: Sequence[float] | np.ndarray,

@@ -27,6 +27,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from mammo_lib.evaluate.bootstrap import Interval, bootstrap_ci
+from mammo_lib.evaluate.metrics import roc_auc
 
 #: Quantiles reported per tile, as feature names ``p01`` ... ``p99``.
 QUANTILES: tuple[float, ...] = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -257,7 +258,7 @@ def shortcut_test(
     # shared machine (gradient boosting's default).
     with threadpool_limits(limits=1, user_api="openmp"):
         proba = cross_val_predict(model, X, y, groups=g, cv=cv, method="predict_proba")[:, 1]
-    auc = bootstrap_ci(roc_auc_score, [y, proba], groups=g, n_boot=n_boot, seed=seed, level=level)
+    auc = bootstrap_ci(roc_auc, [y, proba], groups=g, n_boot=n_boot, seed=seed, level=level)
     per_feature = {}
     for col in X.columns:
         a = roc_auc_score(y, X[col].to_numpy())
