@@ -320,6 +320,57 @@ def test_difficulty_sets_lesion_contrast() -> None:
     assert 0.2 < default < 2.5
 
 
+@pytest.mark.slow
+def test_default_lesions_are_not_trivially_separable() -> None:
+    """Simple detectors (tile mean, blob and speck filters) on lesion vs normal windows."""
+    from scipy import ndimage
+    from sklearn.metrics import roc_auc_score
+
+    h = 150  # half window, pixels (30 mm windows on 0.1 mm scans)
+    features: dict[str, tuple[list[float], list[float]]] = {
+        k: ([], []) for k in ("mean", "blob", "speck")
+    }
+    draw = np.random.default_rng(0)
+    for i in range(16):
+        kind = "mass" if i % 2 == 0 else "calcification"
+        table = f"{'mass' if kind == 'mass' else 'calc'}_case_description_train_set.csv"
+        d = sample_descriptor(draw, table)
+        scan = compose_scan(
+            np.random.default_rng(100 + i),
+            SMALL,
+            "CC",
+            "LEFT",
+            pixel_mm=0.1,
+            artifacts=False,
+            density=int(draw.integers(1, 5)),
+            lesions=[LesionSpec(kind, d.form, d.spread, d.subtlety)],
+        )
+        b = scan.brightness
+        r0, c0, r1, c1 = scan.bboxes[0]
+        centre = ((r0 + r1) // 2, (c0 + c1) // 2)
+        windows = [centre]
+        while len(windows) < 4:
+            r, c = int(draw.integers(h, SMALL[0] - h)), int(draw.integers(h, SMALL[1] - h))
+            inside = scan.breast_mask[r - h : r + h, c - h : c + h].all()
+            if inside and max(abs(r - centre[0]), abs(c - centre[1])) > 2 * h:
+                windows.append((r, c))
+        if kind == "mass":
+            maps = {
+                "mean": b,
+                "blob": ndimage.gaussian_filter(b, 6) - ndimage.gaussian_filter(b, 25),
+            }
+        else:
+            maps = {"speck": b - ndimage.grey_opening(b, size=(9, 9))}
+        for name, image in maps.items():
+            for j, (r, c) in enumerate(windows):
+                window = image[max(r - h, 0) : r + h, max(c - h, 0) : c + h]
+                value = window.mean() if name == "mean" else window.max()
+                features[name][0 if j == 0 else 1].append(float(value))
+    for name, (lesion, normal) in features.items():
+        auc = roc_auc_score([1] * len(lesion) + [0] * len(normal), lesion + normal)
+        assert auc < 0.95, (name, auc)
+
+
 # ------------------------------------------------------------------ DDSM normals
 
 

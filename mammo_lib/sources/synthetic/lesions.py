@@ -35,6 +35,7 @@ __all__ = [
     "lesion_contrast",
     "mass_patch",
     "paste_patch",
+    "scatter_specks",
 ]
 
 FINE_CALCS = {"PLEOMORPHIC", "FINE_LINEAR_BRANCHING", "AMORPHOUS", "PUNCTATE"}
@@ -376,6 +377,45 @@ def _hull(points: np.ndarray, yy: np.ndarray, xx: np.ndarray) -> np.ndarray:
         return np.zeros(yy.shape, dtype=bool)
     cells = np.stack([yy.ravel(), xx.ravel()], axis=1)
     return (tri.find_simplex(cells) >= 0).reshape(yy.shape)
+
+
+def scatter_specks(
+    rng: np.random.Generator,
+    image: np.ndarray,
+    depth_mm: np.ndarray,
+    pixel_mm: float,
+    contrast: float,
+    per_cm2: float = 0.15,
+) -> int:
+    """Add isolated incidental specks (scattered benign calcifications, vessel crossings) to
+    the breast, in place; return how many.
+
+    Every scan, normal or not, gets about `per_cm2` specks per square centimetre of breast,
+    each like a calcification speck (0.2-0.6 mm, peak `contrast` times 0.6-1.2). A single
+    bright speck then does not betray a calcification cluster; the cluster does.
+    """
+    stride = max(1, int(round(1.0 / pixel_mm)))
+    rows, cols = np.nonzero(depth_mm[::stride, ::stride] > 3.0)
+    area_cm2 = rows.size * (stride * pixel_mm / 10.0) ** 2
+    count = int(rng.poisson(per_cm2 * area_cm2)) if rows.size else 0
+    mm = 1.0 / pixel_mm
+    for i in rng.integers(0, max(rows.size, 1), count):
+        d = rng.uniform(0.2, 0.6) * mm
+        speck = _speck(rng, d, d * rng.uniform(0.6, 1.0), rng.uniform(0, np.pi), irregular=0.15)
+        k = speck.shape[0] // 2
+        r = int(rows[i]) * stride + int(rng.integers(stride)) - k
+        c = int(cols[i]) * stride + int(rng.integers(stride)) - k
+        if (
+            r < 0
+            or c < 0
+            or r + speck.shape[0] > image.shape[0]
+            or c + speck.shape[1] > image.shape[1]
+        ):
+            continue
+        image[r : r + speck.shape[0], c : c + speck.shape[1]] += speck * np.float32(
+            contrast * rng.uniform(0.6, 1.2)
+        )
+    return count
 
 
 def paste_patch(

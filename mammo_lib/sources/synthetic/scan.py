@@ -27,6 +27,7 @@ from mammo_lib.sources.synthetic.lesions import (
     lesion_contrast,
     mass_patch,
     paste_patch,
+    scatter_specks,
 )
 
 __all__ = [
@@ -146,6 +147,7 @@ def compose_scan(
     label: str | None = None,
     beta: float = 3.0,
     grain: float = 0.004,
+    incidental: bool = True,
 ) -> RenderedScan:
     """Render a scan with its lesions and artifacts.
 
@@ -174,6 +176,9 @@ def compose_scan(
         Spectral exponent of the tissue texture.
     grain
         Standard deviation of the white film grain (brightness units).
+    incidental
+        Scatter isolated specks over the breast (see :func:`.lesions.scatter_specks`), in
+        normal and abnormal scans alike.
 
     Returns
     -------
@@ -203,6 +208,9 @@ def compose_scan(
         taken.append((centre[0], centre[1], extent))
         masks.append(mask)
         boxes.append(bbox)
+    if incidental:
+        speck_contrast = CALC_CONTRAST * lesion_contrast(difficulty, 3, breast.texture_std)
+        scatter_specks(rng, image, breast.depth_mm, pixel_mm, speck_contrast)
     if grain > 0:
         image += np.float32(grain) * rng.standard_normal(shape, dtype=np.float32)
     breast_mask = breast.mask
