@@ -72,6 +72,7 @@ def test_evaluate_run_writes_predictions(dataset: Path, run_dir: Path, tmp_path,
     assert code == 0
     pred = read_predictions(tmp_path / "test.csv")
     assert len(pred) == 18 and set(pred["scan_id"]) == {s for s, _ in SCANS}
+    assert len(read_predictions(tmp_path / "test-scans.csv")) == 6
     out = capsys.readouterr().out
     assert "roc_auc" in out and "recall" in out
     assert main(["evaluate", "--predictions", str(tmp_path / "test.csv"), "--n-boot", "50"]) == 0

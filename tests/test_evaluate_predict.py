@@ -96,3 +96,23 @@ def test_predictions_csv_round_trip(dataset: Path, tmp_path: Path) -> None:
 def test_predict_tiles_missing_split(dataset: Path) -> None:
     with pytest.raises(FileNotFoundError, match="val"):
         predict_tiles(_tiny_model(40, 2), dataset, "val")
+
+
+def test_scan_predictions_aggregate(dataset: Path) -> None:
+    from mammo_lib.evaluate.predict import scan_predictions
+
+    table = predict_tiles(_tiny_model(40, 2), dataset, "test")
+    scans = scan_predictions(table)
+    assert list(scans["scan_id"]) == ["mdb001", "mdb003"]
+    assert list(scans["n_tiles"]) == [5, 5] and list(scans["label_binary"]) == [1, 0]
+    for scan_id, group in table.groupby("scan_id"):
+        row = scans.set_index("scan_id").loc[scan_id]
+        assert row["probability"] == pytest.approx(group["probability"].max())
+    means = scan_predictions(table, how="mean").set_index("scan_id")["probability"]
+    assert means["mdb001"] == pytest.approx(
+        table[table["scan_id"] == "mdb001"]["probability"].mean()
+    )
+    with pytest.raises(ValueError, match="how"):
+        scan_predictions(table, how="median")
+    with pytest.raises(KeyError, match="lacks"):
+        scan_predictions(table.drop(columns="probability"))

@@ -88,14 +88,16 @@ def run(args: argparse.Namespace) -> int:
             if args.dataset is None:
                 print("mammo evaluate: --run needs --dataset", file=sys.stderr)
                 return 2
-            from mammo_lib.evaluate.predict import predict_tiles
+            from mammo_lib.evaluate.predict import predict_tiles, scan_predictions
             from mammo_lib.evaluate.results import evaluation_dir
 
             for split in args.split or ["test"]:
                 pred = predict_tiles(args.run / "best.keras", args.dataset, split)
                 out = (args.out or evaluation_dir(args.run)) / f"{split}.csv"
                 write_predictions(pred, out)
-                print(f"wrote {out} ({len(pred)} tiles)")
+                scans = scan_predictions(pred)
+                write_predictions(scans, out.with_name(f"{split}-scans.csv"))
+                print(f"wrote {out} ({len(pred)} tiles) and {split}-scans.csv ({len(scans)} scans)")
                 _print(f"{args.run.name} on {split}", _score(pred, args))
             return 0
         if args.mias_cv:

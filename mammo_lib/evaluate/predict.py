@@ -141,3 +141,34 @@ def probabilities(table: pd.DataFrame, n_classes: int | None = None) -> np.ndarr
     if n_classes is not None and len(cols) != n_classes:
         raise ValueError(f"table has {len(cols)} probability columns, expected {n_classes}")
     return table[list(cols)].to_numpy(dtype=float)
+
+
+def scan_predictions(table: pd.DataFrame, how: str = "max") -> pd.DataFrame:
+    """Aggregate tile predictions to one row per scan.
+
+    Parameters
+    ----------
+    table
+        Tile predictions with ``scan_id, patient_id, label_binary, probability``.
+    how
+        ``"max"`` (a scan is as suspicious as its most suspicious tile) or ``"mean"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``scan_id, patient_id, source`` (when present), ``label_binary`` (1 if any tile is
+        abnormal), ``probability`` (aggregated), ``n_tiles``.
+    """
+    if how not in ("max", "mean"):
+        raise ValueError(f"how must be 'max' or 'mean', got {how!r}")
+    missing = {"scan_id", "patient_id", "label_binary", "probability"} - set(table.columns)
+    if missing:
+        raise KeyError(f"predictions table lacks columns {sorted(missing)}")
+    keys = ["scan_id", "patient_id"] + (["source"] if "source" in table else [])
+    grouped = table.groupby(keys, sort=False)
+    out = grouped.agg(
+        label_binary=("label_binary", "max"),
+        probability=("probability", how),
+        n_tiles=("probability", "size"),
+    )
+    return out.reset_index()
