@@ -132,3 +132,13 @@ def test_cases_from_a_synthetic_tree_and_real_mias(tmp_path) -> None:
     assert m_cases[1].lesions == []  # mdb003 is normal
     table = froc(m_cases + cases, [0.5])
     assert table["n_lesions"].iloc[0] == 1 + sum(len(c.lesions) for c in cases)
+
+
+def test_chance_hit_fraction() -> None:
+    from mammo_lib.scan.localisation import chance_hit_fraction
+
+    # an 11x11 map; a zero-radius lesion at a cell centre is hit by that cell only
+    case = _case({}, [Lesion.from_circle(*_centre(3, 3), 0)], "one")
+    assert chance_hit_fraction([case]) == pytest.approx(1 / 121)
+    normal = _case({}, [], "normal")
+    assert np.isnan(chance_hit_fraction([normal]))

@@ -63,6 +63,8 @@ ScoreMethod = Literal["max", "topk"]
 DEFAULT_SCORE: ScoreMethod = "max"
 #: Default number of cells averaged by the ``"topk"`` score.
 DEFAULT_TOP_K = 5
+#: Input pixels per inference batch of shifted copies (shift and stitch).
+_BATCH_PIXELS = 16_000_000
 
 
 @dataclass(frozen=True)
@@ -427,11 +429,15 @@ def probability_map(fcn: FullyConvolutional, image: np.ndarray, refine: int = 1)
     big[: image.shape[0], : image.shape[1]] = image
     coarse = fcn.map_shape(ph, pw)
     fine = np.empty((coarse[0] * refine, coarse[1] * refine), dtype=np.float32)
-    for a in range(refine):
-        for b in range(refine):
-            shifted = big[a * step : a * step + ph, b * step : b * step + pw]
-            out = keras.ops.convert_to_numpy(fcn.model(prepare_image(shifted, fcn), training=False))
-            fine[a::refine, b::refine] = abnormal_probability(out[0])
+    shifts = [(a, b) for a in range(refine) for b in range(refine)]
+    per_batch = max(1, _BATCH_PIXELS // (ph * pw))  # shifted copies run together, in batches
+    for start in range(0, len(shifts), per_batch):
+        chunk = shifts[start : start + per_batch]
+        batch = np.stack([big[a * step :][:ph, b * step :][:, :pw] for a, b in chunk])
+        batch = np.repeat(batch[..., None], fcn.channels, axis=-1)
+        out = abnormal_probability(keras.ops.convert_to_numpy(fcn.model(batch, training=False)))
+        for (a, b), values in zip(chunk, out, strict=True):
+            fine[a::refine, b::refine] = values
     rows, cols = fcn.map_shape(*image.shape, refine=refine)
     return fine[:rows, :cols]
 

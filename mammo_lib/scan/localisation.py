@@ -351,3 +351,19 @@ def mias_cases(
         cases.append(_case_from_prediction(refnum, prediction, lesions))
         predictions[refnum] = prediction
     return cases, predictions
+
+
+def chance_hit_fraction(cases: Sequence[LocalisationCase], tolerance: float | None = None) -> float:
+    """Expected fraction of lesions hit by one map cell drawn at random from its scan's map.
+
+    The baseline for the top-1 hit fraction: a map that knows nothing hits a lesion with the
+    probability that a random cell lies within the tolerance of it. Averaged over lesions.
+    """
+    rates = []
+    for case in cases:
+        if not case.lesions:
+            continue
+        rows, cols = np.indices(case.prob_map.shape)
+        hits = _hit_matrix(case, rows.ravel(), cols.ravel(), tolerance)
+        rates += list(hits.mean(axis=0))
+    return float(np.mean(rates)) if rates else float("nan")

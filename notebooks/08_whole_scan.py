@@ -1,0 +1,328 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Whole-scan analysis
+#
+# The study classified 299 x 299 tiles and closed by proposing what it did not build: a system
+# that takes an entire, unaltered mammogram and returns probabilities with an adjustable
+# threshold, to support a radiologist rather than replace one {cite}`scuccimarra2018`. This
+# chapter builds it. The tile classifier trained in the training chapter is turned into a
+# *fully convolutional* network {cite}`long2015fcn`: its fully connected head becomes
+# convolutions with the same weights, so one pass over a scan of any size returns a map of
+# tile probabilities at the network's output stride. The same machinery is the command
+# `mammo predict SCAN... --model RUN --out DIR`, which writes for every scan the heatmap over
+# the scan, the map itself and a JSON file with the scan-level probability and the regions
+# above the threshold.
+#
+# **What is real and what is synthetic.** The model is trained on the project's synthetic
+# CBIS-DDSM and DDSM stand-ins (the real scans are a 163 GB download we do not have here), so
+# every result on synthetic scans below measures the method on synthetic data, where the true
+# lesion masks are known. The last section maps **real** mini-MIAS scans
+# {cite}`suckling1994mias`, whose lesion centres and radii are annotated; the model has never
+# seen a real mammogram from the CBIS-DDSM pipeline, so those numbers say how a model trained
+# on stand-ins transfers, not how the study's model would do.
+
+# %% tags=["parameters"]
+# The model: the same knobs and values as the training chapter (06), so its run is reused.
+seed = 0
+recipe = "9"
+synthetic_cases = 24
+scan_size = "small"
+val_fraction = 0.2
+model_name = "vgg_lite"
+labels = "binary"
+image_size = 64
+epochs = 12
+batch_size = 32
+pos_weight = 6.0
+model_width = 0.5
+# This chapter's own: held-out synthetic scans, MIAS scans, thresholds.
+eval_cases = 8  # CBIS-style synthetic scans (with lesions) in the held-out tree
+eval_normals = 4  # DDSM-style normal views mapped from that tree
+mias_eval = 12  # real MIAS scans with annotated lesions (and as many normal ones)
+thresholds = [0.2, 0.4, 0.6, 0.8, 0.9]
+top_ks = [1, 3, 5]
+
+# %% tags=["remove-cell"]
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from myst_nb import glue
+from sklearn.metrics import roc_auc_score
+
+from mammo_lib.dataset.build import ensure_dataset
+from mammo_lib.scan.fcn import (
+    abnormal_probability,
+    classifier_abnormal_probability,
+    probability_map,
+)
+from mammo_lib.scan.localisation import (
+    chance_hit_fraction,
+    froc,
+    mias_cases,
+    scan_scores,
+    top_k_hits,
+)
+from mammo_lib.scan.localisation import (
+    synthetic_cases as map_synthetic_scans,
+)
+from mammo_lib.scan.plots import heatmap_grid, plot_froc
+from mammo_lib.scan.predict import Predictor, resample
+from mammo_lib.scan.sliding import compare_maps, sliding_window_map
+from mammo_lib.sources.mias import load_mias
+from mammo_lib.sources.synthetic import ensure_synthetic_tree
+from mammo_lib.train import TrainConfig, ensure_trained
+
+# %% [markdown]
+# ## The model and its conversion
+#
+# The run comes from the same configuration as the training chapter; it is trained here only
+# if no finished run with that configuration exists (the call is cached by the configuration's
+# hash).
+
+# %% tags=["hide-output"]
+dataset_dir = ensure_dataset(
+    recipe,
+    synthetic_cases=synthetic_cases,
+    seed=seed,
+    scan_size=scan_size,
+    include_mias=False,
+    val_fraction=val_fraction,
+    progress=False,
+)
+config = TrainConfig(
+    dataset_dir=str(dataset_dir),
+    model_name=model_name,
+    label="label_binary" if labels == "binary" else "label",
+    image_size=image_size,
+    epochs=epochs,
+    batch_size=batch_size,
+    pos_weight=pos_weight,
+    seed=seed,
+    model_kwargs={"width": model_width} if model_name != "inception_v4_lite" else {},
+)
+run_dir = ensure_trained(config)
+predictor = Predictor.from_run(run_dir)
+fcn = predictor.fcn
+
+# %% tags=["remove-cell"]
+rng = np.random.default_rng(seed)
+tiles = rng.integers(0, 256, (8, image_size, image_size, 1)).astype(np.uint8)
+tile_maps = abnormal_probability(np.asarray(fcn.model(tiles.astype(np.float32), training=False)))
+tile_diff = float(
+    np.abs(tile_maps[:, 0, 0] - classifier_abnormal_probability(predictor.classifier, tiles)).max()
+)
+glue("c08_tile_diff", tile_diff, display=False)
+glue("c08_stride", fcn.stride, display=False)
+glue("c08_refine", predictor.refine, display=False)
+glue("c08_step", fcn.stride // predictor.refine, display=False)
+glue("c08_tile", fcn.tile[0], display=False)
+glue("c08_train_mm", predictor.scale.mm_per_pixel, display=False)
+glue("c08_threshold", predictor.threshold, display=False)
+
+# %% [markdown]
+# The converted network reproduces the tile classifier on tile-sized inputs: over eight
+# random tiles the largest difference in the abnormality probability is
+# {glue:text}`c08_tile_diff:.1e`. On a scan it returns one probability per
+# {glue:text}`c08_tile`-pixel window every {glue:text}`c08_stride` model pixels, the product
+# of the network's strides. When that step is coarse against the tile, the map is refined by
+# *shift and stitch* {cite}`long2015fcn`: the network also runs on copies of the scan shifted
+# by fractions of the stride and the maps are interleaved; here the factor is
+# {glue:text}`c08_refine`, for one value every {glue:text}`c08_step` model pixels. The model
+# works at {glue:text}`c08_train_mm:.3f` mm per pixel (the training crops' 29.9 mm resized to
+# the model's input), so every scan is first resampled to that scale.
+#
+# ### The fully convolutional map against a sliding window
+#
+# A sliding window runs the tile classifier on every crop of the same grid. For a network
+# with only "valid" padding the two maps are identical (the library's tests check this
+# exactly); the study's network pads every convolution and pooling ("same"), so a lone crop
+# sees zeros beyond its border where the fully convolutional network sees the neighbouring
+# tissue, and the two maps differ by that context.
+
+# %% tags=["remove-cell"]
+tree_root = ensure_synthetic_tree(eval_cases, seed=seed + 1, size=scan_size)
+cases, predictions = map_synthetic_scans(
+    predictor, tree_root, max_scans=eval_cases, max_normals=eval_normals
+)
+first = next(iter(predictions.values()))
+factor = first.geometry.scale
+scan_small = resample(first.scan.image, factor).astype(np.float32)
+dense_map = probability_map(fcn, scan_small, refine=predictor.refine)
+crop_map = sliding_window_map(
+    predictor.classifier, fcn, scan_small, step=fcn.stride // predictor.refine
+)
+agreement = compare_maps(dense_map, crop_map)
+glue("c08_sw_r", agreement["pearson_r"], display=False)
+glue("c08_sw_max", agreement["max_abs_diff"], display=False)
+glue("c08_sw_mean", agreement["mean_abs_diff"], display=False)
+glue("c08_sw_cells", agreement["n_cells"], display=False)
+
+# %% [markdown]
+# On the first synthetic scan ({glue:text}`c08_sw_cells` map cells) the two maps correlate
+# with r = {glue:text}`c08_sw_r:.3f`; the mean absolute difference is
+# {glue:text}`c08_sw_mean:.3f` and the largest {glue:text}`c08_sw_max:.3f`. The fully
+# convolutional map is the one to trust: it classifies each window with its true
+# surroundings instead of an artificial black frame. How much faster it is, on full-size
+# scans, is measured by `benchmarks/scan.py` rather than here.
+#
+# ## Synthetic scans: where the lesions are known
+#
+# The maps below come from a synthetic tree generated with a different seed from the
+# training data, so none of these scans, patients or lesions was seen in training. White
+# boxes are the true lesion masks' bounding boxes, dashed cyan boxes the regions at or above
+# the run's threshold ({glue:text}`c08_threshold:.2f`), the cross the highest peak.
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Probability maps of the fully convolutional model over held-out synthetic scans (synthetic data). White: true lesions; dashed cyan: regions above the threshold; cross: highest peak. Titles give the scan-level probability (the map's maximum).", "name": "fig-08-synthetic"}}
+lesion_cases = [c for c in cases if c.lesions][:4]
+fig = heatmap_grid(
+    [
+        (
+            f"{c.scan_id[-12:]}  p={predictions[c.scan_id].score:.2f}",
+            predictions[c.scan_id],
+            c.lesions,
+        )
+        for c in lesion_cases
+    ]
+)
+plt.show()
+
+# %% [markdown]
+# ### Localisation
+#
+# A lesion is *hit* when a mark lies within half a map cell of it (the grid's quantisation).
+# The first table counts the lesions hit by one of the $k$ highest peaks of their scan,
+# whatever the threshold; the second sweeps the threshold over the regions that
+# `mammo predict` reports, FROC-style: the fraction of lesions hit against the false
+# positives per scan (regions that hit no lesion, normal views included).
+
+# %% tags=["remove-input"]
+synthetic_topk = top_k_hits(cases, ks=top_ks)
+synthetic_froc = froc(cases, thresholds)
+glue("c08_syn_top1", float(synthetic_topk.set_index("k").loc[top_ks[0], "fraction"]), display=False)
+glue(
+    "c08_syn_topk", float(synthetic_topk.set_index("k").loc[top_ks[-1], "fraction"]), display=False
+)
+glue("c08_syn_k", top_ks[-1], display=False)
+glue("c08_syn_lesions", int(synthetic_topk["n_lesions"].iloc[0]), display=False)
+glue("c08_syn_scans", len(cases), display=False)
+glue("c08_syn_chance", chance_hit_fraction(cases), display=False)
+synthetic_topk
+
+# %% tags=["remove-input"]
+synthetic_froc[["threshold", "sensitivity", "fp_per_scan", "lesions_hit", "n_lesions", "n_regions"]]
+
+# %% [markdown]
+# Over {glue:text}`c08_syn_scans` held-out synthetic scans with
+# {glue:text}`c08_syn_lesions` lesions, the highest peak hits
+# {glue:text}`c08_syn_top1:.0%` of the lesions and the top {glue:text}`c08_syn_k` peaks
+# {glue:text}`c08_syn_topk:.0%`. For scale: one cell drawn at random from a scan's map would
+# hit its lesion with probability {glue:text}`c08_syn_chance:.0%`, the level a model that
+# knows nothing reaches with its top peak.
+#
+# ### Scan-level score
+#
+# A scan needs one number. Two candidates: the map's maximum (the most suspicious window; a
+# scan is abnormal when any part of it is) and the mean of its top five cells (steadier
+# against one noisy cell, but diluted when a lesion covers fewer cells). The library uses
+# the maximum by default: it is the multiple-instance reading of a tile classifier, and with
+# it a scan's probability reaches the threshold exactly when at least one region is reported.
+# The table gives the area under the ROC curve of each score for telling abnormal synthetic
+# scans from normal views. The caveat of the shortcut chapter applies: the synthetic normal
+# views come from the DDSM-style digitizer pipeline and the abnormal scans from the CBIS-style
+# one, so this separation may rest on the pipeline as much as on the lesions.
+
+# %% tags=["remove-input"]
+scores = scan_scores(cases)
+score_auc = pd.DataFrame(
+    {
+        "score": ["max", "top-5 mean"],
+        "ROC AUC (abnormal vs normal scans)": [
+            roc_auc_score(scores["abnormal"], scores["max"])
+            if scores["abnormal"].nunique() == 2
+            else np.nan,
+            roc_auc_score(scores["abnormal"], scores["topk"])
+            if scores["abnormal"].nunique() == 2
+            else np.nan,
+        ],
+    }
+)
+score_auc
+
+# %% [markdown]
+# ## Real scans: mini-MIAS
+#
+# mini-MIAS gives each abnormality a centre and a radius on 1024 x 1024 scans of 0.2 mm
+# pixels; the scans are resampled from that physical pixel size to the model's scale (the
+# study instead scaled MIAS by 2.58, a slightly different scale). Calcification clusters
+# without coordinates are left out of the lesion count. These are **real** mammograms.
+
+# %% tags=["remove-cell"]
+mias = load_mias()
+with_centres = mias.abnormalities.dropna(subset=["x", "y", "radius"])
+abnormal_refnums = list(dict.fromkeys(with_centres["refnum"]))[:mias_eval]
+normal_refnums = list(
+    mias.abnormalities.loc[mias.abnormalities["abnormality"] == "NORM", "refnum"]
+)[:mias_eval]
+m_cases, m_predictions = mias_cases(predictor, mias, abnormal_refnums + normal_refnums)
+mias_topk = top_k_hits(m_cases, ks=top_ks)
+mias_froc = froc(m_cases, thresholds)
+m_scores = scan_scores(m_cases)
+mias_auc = roc_auc_score(m_scores["abnormal"], m_scores["max"])
+glue("c08_mias_top1", float(mias_topk.set_index("k").loc[top_ks[0], "fraction"]), display=False)
+glue("c08_mias_topk", float(mias_topk.set_index("k").loc[top_ks[-1], "fraction"]), display=False)
+glue("c08_mias_lesions", int(mias_topk["n_lesions"].iloc[0]), display=False)
+glue("c08_mias_scans", len(m_cases), display=False)
+glue("c08_mias_auc", float(mias_auc), display=False)
+glue("c08_mias_chance", chance_hit_fraction(m_cases), display=False)
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Probability maps over real mini-MIAS scans (real data, model trained on synthetic stand-ins). White circles: annotated lesions; dashed cyan: regions above the threshold.", "name": "fig-08-mias"}}
+fig = heatmap_grid(
+    [
+        (
+            f"{c.scan_id}  p={m_predictions[c.scan_id].score:.2f}",
+            m_predictions[c.scan_id],
+            c.lesions,
+        )
+        for c in [c for c in m_cases if c.lesions][:4]
+    ]
+)
+plt.show()
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "FROC-style curves: fraction of lesions hit by a region above the threshold against false positives per scan, on held-out synthetic scans and on real mini-MIAS scans. Points are labelled with their threshold.", "name": "fig-08-froc"}}
+fig, ax = plt.subplots(figsize=(5.5, 4))
+plot_froc(ax, {"synthetic (held out)": synthetic_froc, "mini-MIAS (real)": mias_froc})
+plt.show()
+
+# %% [markdown]
+# On {glue:text}`c08_mias_scans` real mini-MIAS scans (half with annotated lesions,
+# {glue:text}`c08_mias_lesions` lesions in all) the highest peak hits
+# {glue:text}`c08_mias_top1:.0%` of the lesions and the top {glue:text}`c08_syn_k` peaks
+# {glue:text}`c08_mias_topk:.0%` (a random cell: {glue:text}`c08_mias_chance:.0%`); the
+# map's maximum separates abnormal from normal MIAS scans
+# with a ROC AUC of {glue:text}`c08_mias_auc:.2f`. The gap to the synthetic results is the
+# gap between stand-ins and real film: the model learned lesions that the generator draws.
+#
+# ## Using it
+#
+# ```bash
+# mammo predict scan1.dcm scan2.pgm --model RUN_DIR --threshold 0.5 --out results/
+# mammo predict mdb028.pgm --model RUN_DIR --pixel-spacing 0.2 --out results/
+# ```
+#
+# Each scan gets `<name>.heatmap.png`, `<name>.map.npy` and `<name>.json`; the JSON records
+# the pixel spacing used and where it came from (DICOM header, the option, or the training
+# scans' spacing), so a wrong scale is visible rather than silent. A file that cannot be read
+# is reported on stderr by name, the other scans are still processed, and the command exits
+# with status 1.
