@@ -30,6 +30,7 @@ from mammo_lib.sources.synthetic.lesions import (
     lesion_contrast,
     mass_patch,
     paste_patch,
+    scatter_specks,
 )
 from mammo_lib.sources.synthetic.scan import (
     DEFAULT_DIFFICULTY,
@@ -70,6 +71,7 @@ __all__ = [
     "power_law_noise",
     "render_breast",
     "render_scan",
+    "scatter_specks",
     "to_cbis_uint16",
     "tree_key",
 ]
