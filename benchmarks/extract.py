@@ -27,12 +27,19 @@ CBIS_SCANS = 3103
 DDSM_NORMAL_VIEWS = 2780
 
 
-def _time_tasks(tasks, function, scheduler) -> float:
+def _timed(task, function):
+    """Run one task and add the CPU seconds its process spent on it."""
+    start = time.process_time()
+    result = function(task)
+    return {**result, "cpu_s": time.process_time() - start, "kind": task.kind}
+
+
+def _time_tasks(tasks, function, scheduler) -> tuple[float, list[dict]]:
     from mammo_lib.dataset.build import run_tasks
 
     start = time.perf_counter()
-    run_tasks(tasks, function, scheduler, progress=False)
-    return time.perf_counter() - start
+    results = run_tasks(tasks, partial(_timed, function=function), scheduler, progress=False)
+    return time.perf_counter() - start, results
 
 
 def main() -> None:
@@ -71,7 +78,7 @@ def main() -> None:
         one, two = scratch / "one", scratch / "two"
         f_one = partial(run_task, recipe=recipe, seed=args.seed, cache_dir=str(one))
         f_two = partial(run_task, recipe=recipe, seed=args.seed, cache_dir=str(two))
-        t_one = _time_tasks(tasks, f_one, "sync")
+        t_one, results = _time_tasks(tasks, f_one, "sync")
         with (
             distributed.LocalCluster(
                 n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
@@ -79,7 +86,7 @@ def main() -> None:
             distributed.Client(cluster) as client,
         ):
             client.run(lambda: __import__("mammo_lib.dataset.tasks"))  # warm imports
-            t_two = _time_tasks(tasks, f_two, client)
+            t_two, _ = _time_tasks(tasks, f_two, client)
         names = sorted(p.name for p in one.glob("*.pkl"))
         same = names == sorted(p.name for p in two.glob("*.pkl")) and all(
             filecmp.cmp(one / n, two / n, shallow=False) for n in names
@@ -111,6 +118,17 @@ def main() -> None:
     print(
         f"tiles per scan before balancing: {tiles_per_scan:.1f}; "
         f"shard writing {write_rate:.0f} tiles/s (serial)"
+    )
+    cpu = {k: [r["cpu_s"] for r in results if r["kind"] == k] for k in ("cbis", "ddsm")}
+    cpu_mean = {k: sum(v) / len(v) for k, v in cpu.items() if v}
+    cpu_total = CBIS_SCANS * cpu_mean.get("cbis", 0) + DDSM_NORMAL_VIEWS * cpu_mean.get("ddsm", 0)
+    print(
+        "CPU seconds per scan (one process, independent of other load): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in cpu_mean.items())
+    )
+    print(
+        f"CBIS-DDSM scale from CPU time: {cpu_total / 60:.1f} CPU-minutes, so at best "
+        f"{cpu_total / 2 / 60:.1f} min on 2 fully available cores"
     )
     print(
         f"CBIS-DDSM scale ({CBIS_SCANS} CBIS + {DDSM_NORMAL_VIEWS} DDSM normal views = {total} "

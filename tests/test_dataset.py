@@ -118,3 +118,28 @@ def test_quota_split_gives_exact_shares_even_for_few_patients():
     three = splits.quota_splits(patients[:3], 0, fractions)
     assert sorted(three.values()) == ["test", "train", "train"]
     assert splits.quota_splits(patients, 1, fractions) != split
+
+
+def test_balance_keeps_every_abnormal_tile_and_draws_normals():
+    from mammo_lib.dataset.build import _select_normals
+
+    index = pd.DataFrame(
+        {
+            "split": ["train"] * 110 + ["test"] * 6,
+            "label_binary": [1] * 10 + [0] * 100 + [1] * 3 + [0] * 3,
+        }
+    )
+    keep, info = _select_normals(index, recipes.get_recipe("9"), seed=0)
+    train = index[keep & (index.split == "train")]
+    assert (train.label_binary == 1).sum() == 10
+    assert (
+        (train.label_binary == 0).sum() == round(10 * 0.83 / 0.17) == info["train"]["normal_target"]
+    )
+    assert info["train"]["normals_dropped"] == 100 - info["train"]["normal_target"]
+    assert keep[index.split == "test"].all()  # too few normals: all kept
+    again, _ = _select_normals(index, recipes.get_recipe("9"), seed=0)
+    assert (again == keep).all()
+    other, _ = _select_normals(index, recipes.get_recipe("9"), seed=1)
+    assert not (other == keep).all()
+    half, _ = _select_normals(index, recipes.get_recipe("9", normal_fraction=0.5), seed=0)
+    assert (index[half & (index.split == "train")].label_binary == 0).sum() == 10
