@@ -82,38 +82,33 @@ def test_vocabulary_is_a_rebuild_of_the_real_tables(real_tables: Path) -> None:
 
 
 @pytest.mark.slow
+def _csv_rows(path: Path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle))
+
+
 def test_case_tables_have_the_real_headers_and_quirks(tree, real_tables: Path) -> None:
     for name, (kind, collection) in CASE_TABLES.items():
-        with open(real_tables / name, newline="", encoding="utf-8") as handle:
-            real_header = next(csv.reader(handle))
-        raw = (tree.cbis_root / name).read_bytes()
-        with open(tree.cbis_root / name, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
+        real_rows = _csv_rows(real_tables / name)
+        other = name.replace("train", "test") if "train" in name else name.replace("test", "train")
+        real_rows += _csv_rows(real_tables / other)[1:]
+        real_header = real_rows[0]
+        rows = _csv_rows(tree.cbis_root / name)
         assert rows[0] == real_header
-        body = rows[1:]
+        raw = (tree.cbis_root / name).read_bytes()
         assert raw.count(b"\r\n") == len(rows)  # CRLF records; bare LF only inside quotes
         col = {c: i for i, c in enumerate(real_header)}
         quoted = "ROI mask file path" if kind == "mass" else "cropped image file path"
         plain = "cropped image file path" if kind == "mass" else "ROI mask file path"
-        real = {
-            (r[col["pathology"]], r[col[real_header[6]]], r[col[real_header[7]]])
-            for r in csv.reader(open(real_tables / name, newline="", encoding="utf-8"))
-        }
-        for r in body:
+        # descriptor columns 6 and 7: mass shape / margins, or calc type / distribution
+        real_tuples = {(r[col["pathology"]], r[6], r[7]) for r in real_rows[1:]}
+        for r in rows[1:]:
             assert r[col[quoted]].endswith(".dcm\n")
             assert "\n" not in r[col[plain]]
             assert r[col["image file path"]].startswith(f"{collection}_{r[0]}_")
             assert r[col["image file path"]].endswith("/000000.dcm")
             assert r[col["abnormality type"]] == kind
-            # every descriptor tuple occurs in the real tables of the same type
-            other = (
-                name.replace("train", "test") if "train" in name else name.replace("test", "train")
-            )
-            real_other = {
-                (x[col["pathology"]], x[col[real_header[6]]], x[col[real_header[7]]])
-                for x in csv.reader(open(real_tables / other, newline="", encoding="utf-8"))
-            }
-            assert (r[col["pathology"]], r[6], r[7]) in real | real_other
+            assert (r[col["pathology"]], r[6], r[7]) in real_tuples
     tables = read_case_tables(tree.cbis_root)
     assert set(tables["split"]) == {"train", "test"}
     assert set(tables["abnormality_type"]) == {"mass", "calcification"}
