@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from mammo_lib.sources.synthetic import DEFAULT_DIFFICULTY, generate
@@ -51,19 +52,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Generate the tree and print a one-line summary; return 0."""
-    tree = generate(
-        args.out,
-        args.cases,
-        seed=args.seed,
-        size=args.size,
-        difficulty=args.difficulty,
-        normals=args.normals,
-        progress=True,
-    )
+    """Generate the tree and print a one-line summary; return 0 (2 on bad arguments)."""
+    try:
+        tree = generate(
+            args.out,
+            args.cases,
+            seed=args.seed,
+            size=args.size,
+            difficulty=args.difficulty,
+            normals=args.normals,
+            progress=True,
+            workers=args.workers,
+            overwrite=args.overwrite,
+        )
+    except (ValueError, FileExistsError) as exc:
+        print(f"mammo synth: {exc}", file=sys.stderr)
+        return 2
     print(
         f"wrote {len(tree.scans)} CBIS scans ({len(tree.lesions)} abnormalities) to "
-        f"{tree.cbis_root} and {tree.normals['case'].nunique()} DDSM normal cases "
+        f"{tree.cbis_root} and {len(tree.normals) // 4} DDSM normal cases "
         f"({len(tree.normals)} views) to {tree.ddsm_root}"
     )
     return 0
