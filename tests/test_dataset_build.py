@@ -109,14 +109,17 @@ def test_local_cluster_build_is_byte_identical(built, inputs, recipe, tmp_path):
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
-        with distributed.Client(cluster) as client:
-            out = build.build_dataset(
-                recipe, inputs, seed=5, scheduler=client, out_root=tmp_path, progress=False
-            )
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://")
+        out = build.build_dataset(
+            recipe, inputs, seed=5, scheduler=address, out_root=tmp_path, progress=False
+        )
+        with distributed.Client(address) as client:
             workers = client.run(lambda: __import__("os").getpid())
     assert len(set(workers.values())) == 2
     assert out.name == built.name
     assert _files(out) == _files(built)
+    assert _files(out / "scans") == _files(built / "scans")
     manifest = json.loads((out / build.MANIFEST).read_text())
     assert manifest["splits"]["mias"]["records"] > 0
 

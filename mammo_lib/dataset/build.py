@@ -527,7 +527,7 @@ def build_dataset(
     # stream the kept tiles into their shards (temporary folder, then rename)
     import tensorflow as tf
 
-    partial_dir = folder / ".partial"
+    partial_dir = folder / f".partial-{os.getpid()}"  # private to this process
     shutil.rmtree(partial_dir, ignore_errors=True)
     partial_dir.mkdir()
     writers: dict[str, tf.io.TFRecordWriter] = {}
