@@ -225,3 +225,15 @@ def test_training_scale_from_dataset_manifest_and_synthetic_tree(tmp_path: Path)
     assert scale.source_spacing_mm == pytest.approx(0.1)
     assert scale.mm_per_pixel == pytest.approx(0.1 * 299 / 64)
     assert "crop 299" in scale.source and "pixel_mm 0.1" in scale.source
+
+
+def test_sliding_method_maps_the_same_grid(run_dir: Path, mias_scan: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["--model", str(run_dir), "--pixel-spacing", "0.2", "--out", str(out)]
+    assert main(["predict", str(mias_scan), *args, "--method", "sliding"]) == 0
+    sliding, sliding_map, _ = _outputs(out, "mdb028")
+    predictor = Predictor.from_run(run_dir)
+    fcn = predict_scan(predictor, read_scan(mias_scan), pixel_spacing_mm=0.2)
+    assert sliding["method"] == "sliding window" and fcn.info["method"] == "fully convolutional"
+    assert sliding_map.shape == fcn.prob_map.shape
+    assert sliding["map"] == fcn.to_dict()["map"]

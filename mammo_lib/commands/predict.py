@@ -56,6 +56,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="shift-and-stitch factor: a map step of stride/F (default: the smallest power of "
         "two giving at most a quarter tile)",
     )
+    parser.add_argument(
+        "--method",
+        choices=("fcn", "sliding"),
+        default="fcn",
+        help="fcn: the fully convolutional network (default); sliding: the tile classifier on "
+        "every crop of the same grid (slower; exact for small tiles)",
+    )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     parser.set_defaults(func=run)
 
@@ -90,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
                 pixel_spacing_mm=args.pixel_spacing,
                 score=args.score,
                 top_k=args.top_k,
+                method=args.method,
             )
             files = write_prediction(prediction, args.out, stem)
         except Exception as exc:  # one bad scan must not stop the others; named on stderr

@@ -24,7 +24,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -251,6 +251,7 @@ def synthetic_cases(
     *,
     max_scans: int | None = None,
     max_normals: int | None = None,
+    method: Literal["fcn", "sliding"] = "fcn",
     progress: bool = False,
 ) -> tuple[list[LocalisationCase], dict[str, ScanPrediction]]:
     """Map the scans of a synthetic tree, with their true lesions (mask bounding boxes).
@@ -265,6 +266,8 @@ def synthetic_cases(
         Use only the first this many CBIS-style scans (abnormal) and DDSM-style normal views
         (None: all). Normal views are read as the dataset reads them (LJPEG, scaled to 8 bits
         by their bit depth).
+    method
+        ``"fcn"`` or ``"sliding"`` (see :func:`mammo_lib.scan.predict.predict_scan`).
     progress
         Show a progress bar.
 
@@ -289,7 +292,7 @@ def synthetic_cases(
     root = Path(tree.root)
     for row in scans.itertuples(index=False):
         path = Path(row.scan_path) if Path(row.scan_path).is_absolute() else root / row.scan_path
-        prediction = predict_scan(predictor, read_scan(path))
+        prediction = predict_scan(predictor, read_scan(path), method=method)
         own = tree.lesions[tree.lesions["subject_id"] == row.subject_id]
         lesions = [
             Lesion.from_box(r.bbox_row0, r.bbox_col0, r.bbox_row1, r.bbox_col1)
@@ -302,7 +305,7 @@ def synthetic_cases(
         path = Path(row.ljpeg_path)
         image = to_uint8(read_ljpeg(path), bits=int(row.bits))
         scan = LoadedScan(path=path, image=image, pixel_spacing_mm=None, file_format="ljpeg")
-        prediction = predict_scan(predictor, scan)
+        prediction = predict_scan(predictor, scan, method=method)
         cases.append(_case_from_prediction(path.name, prediction, []))
         predictions[path.name] = prediction
         bar.update()
@@ -316,6 +319,7 @@ def mias_cases(
     refnums: Sequence[str],
     *,
     pixel_spacing_mm: float = 0.2,
+    method: Literal["fcn", "sliding"] = "fcn",
     progress: bool = False,
 ) -> tuple[list[LocalisationCase], dict[str, ScanPrediction]]:
     """Map mini-MIAS scans; lesions are the annotated circles (lines without one are left out).
@@ -330,6 +334,8 @@ def mias_cases(
         Which images (e.g. ``"mdb028"``); normal images give cases without lesions.
     pixel_spacing_mm
         mini-MIAS pixel edge (0.2 mm).
+    method
+        ``"fcn"`` or ``"sliding"`` (see :func:`mammo_lib.scan.predict.predict_scan`).
     progress
         Show a progress bar.
     """
@@ -341,7 +347,7 @@ def mias_cases(
     predictions: dict[str, ScanPrediction] = {}
     for refnum in tqdm(list(refnums), desc="mapping MIAS", disable=not progress):
         scan = read_scan(mias.path(refnum))
-        prediction = predict_scan(predictor, scan, pixel_spacing_mm=pixel_spacing_mm)
+        prediction = predict_scan(predictor, scan, pixel_spacing_mm=pixel_spacing_mm, method=method)
         lesions = []
         for line in mias.lines(refnum).itertuples(index=False):
             if np.isnan(line.x) or np.isnan(line.y) or np.isnan(line.radius):

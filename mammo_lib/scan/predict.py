@@ -33,7 +33,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import matplotlib
 import numpy as np
@@ -358,6 +358,7 @@ def predict_scan(
     pixel_spacing_mm: float | None = None,
     score: ScoreMethod = DEFAULT_SCORE,
     top_k: int = DEFAULT_TOP_K,
+    method: Literal["fcn", "sliding"] = "fcn",
 ) -> ScanPrediction:
     """Map one scan with a run's model.
 
@@ -372,6 +373,10 @@ def predict_scan(
         run was trained on, :attr:`TrainingScale.source_spacing_mm`).
     score, top_k
         Scan-level score (see :func:`mammo_lib.scan.fcn.scan_score`).
+    method
+        ``"fcn"``: the fully convolutional map (one pass, or ``refine**2``); ``"sliding"``:
+        the tile classifier on every crop of the same grid, each crop alone as in training
+        (slower; the reference when the network's padding matters, i.e. for small tiles).
     """
     if scan.pixel_spacing_mm is not None:
         spacing, source = scan.pixel_spacing_mm, "header"
@@ -385,7 +390,15 @@ def predict_scan(
     target = predictor.scale.mm_per_pixel
     resized = resample(scan.image, (spacing[0] / target, spacing[1] / target))
     factor = (resized.shape[0] / scan.image.shape[0], resized.shape[1] / scan.image.shape[1])
-    prob = probability_map(predictor.fcn, resized.astype(np.float32), refine=predictor.refine)
+    if method == "fcn":
+        prob = probability_map(predictor.fcn, resized.astype(np.float32), refine=predictor.refine)
+    elif method == "sliding":
+        from mammo_lib.scan.sliding import sliding_window_map
+
+        step = predictor.fcn.stride // predictor.refine
+        prob = sliding_window_map(predictor.classifier, predictor.fcn, resized, step=step)
+    else:
+        raise ValueError(f"unknown method {method!r}; use 'fcn' or 'sliding'")
     geometry = MapGeometry(
         stride=predictor.fcn.stride // predictor.refine,
         tile=predictor.fcn.tile,
@@ -407,6 +420,7 @@ def predict_scan(
             "model_run": str(predictor.run_dir),
             "model_name": predictor.model_name,
             "threshold_source": predictor.threshold_source,
+            "method": "fully convolutional" if method == "fcn" else "sliding window",
             "training_pixel_spacing_mm": round(target, 6),
             "training_scale_source": predictor.scale.source,
         },
