@@ -189,6 +189,8 @@ def _outline_inside(
         upper = (y < centre).astype(np.float32)
         edge = np.maximum(edge, upper * tail * (1.0 - 0.5 * u))
     edge = edge * (1.0 + wobble[:, None])
+    # round off the kinks where the axillary tail meets the breast (and the ends of the curve)
+    edge = ndimage.gaussian_filter1d(edge[:, 0], sigma=0.02 * rows, mode="nearest")[:, None]
     inside = x < edge
     if view == "CC":
         return inside, None

@@ -65,7 +65,7 @@ from mammo_lib.sources.synthetic.vocabulary import (
 __all__ = ["GENERATOR_VERSION", "SyntheticTree", "ensure_synthetic_tree", "generate", "load_tree"]
 
 #: Bump when the generator's output changes, so cached trees are rebuilt.
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 
 Size = Literal["full", "small"]
 _FULL = {"rows": 5300, "cols": 3100, "rows_sd": 300, "cols_sd": 250, "pixel_mm": 0.05}
