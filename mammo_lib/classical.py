@@ -369,8 +369,8 @@ def cross_validate_models(
         Show a tqdm bar over (task, model) pairs.
     blas_threads
         Threads that BLAS / OpenMP may use during the fits (None: leave as is). The matrices
-        here are tiny, so one thread is fastest; several threads per fit on a busy machine
-        can make an MLP fit ten times slower.
+        here are tiny, so one thread per fit is enough, and more threads oversubscribe the
+        cores of a busy machine.
 
     Returns
     -------

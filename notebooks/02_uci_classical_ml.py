@@ -230,8 +230,8 @@ glue_number("wpbc_top_acc", wpbc_summary.xs("accuracy", level="metric")["mean"].
 # The study fed the raw features to its RBF SVM and MLP. The last two rows below repeat that
 # with the scikit-learn defaults of the time (`SVC(C=1, gamma=1/n_features)`;
 # `MLPClassifier()` with 100 hidden units and 200 epochs), on the same folds and without a
-# scaler. "predicted negative" is the fraction of test cases the model called benign (for WPBC:
-# no recurrence).
+# scaler. The column `frac_pred_negative` is the fraction of test cases that the model called
+# benign.
 
 # %% tags=["hide-input"]
 compare = ["most_frequent", "svm_rbf", "svm_rbf_unscaled", "mlp", "mlp_unscaled"]
