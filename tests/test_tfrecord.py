@@ -135,6 +135,10 @@ def test_corrupted_shard_error_names_the_file(tmp_path):
     truncated.write_bytes(good.read_bytes()[:-7])
     with pytest.raises(tfrecord.CorruptShardError, match="truncated.tfrecord"):
         list(tfrecord.read_records(truncated))
+    with pytest.raises(tfrecord.CorruptShardError, match="truncated.tfrecord"):
+        tfrecord.check_shards([good, truncated])
+    with pytest.raises(FileNotFoundError, match="missing.tfrecord"):
+        tfrecord.check_shards([tmp_path / "missing.tfrecord"])
     with pytest.raises(FileNotFoundError, match="missing.tfrecord"):
         tfrecord.make_dataset([tmp_path / "missing.tfrecord"], batch_size=1, shuffle=False, seed=0)
     with pytest.raises(ValueError, match="label must be"):

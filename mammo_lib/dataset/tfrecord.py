@@ -254,7 +254,7 @@ def read_records(
 
 
 def check_shards(files: Sequence[str | os.PathLike[str]]) -> dict[str, int]:
-    """Read every shard once, checking checksums and that every record parses.
+    """Read every shard once, checking checksums and that every record parses and decodes.
 
     Returns
     -------
@@ -265,9 +265,25 @@ def check_shards(files: Sequence[str | os.PathLike[str]]) -> dict[str, int]:
     ------
     CorruptShardError
         Naming the first shard that cannot be read.
+    FileNotFoundError
+        For a shard that does not exist.
     """
     counts: dict[str, int] = {}
     for file in files:
         name = os.fspath(file)
-        counts[name] = sum(1 for _ in read_records([name]))
+        if not Path(name).is_file():
+            raise FileNotFoundError(f"{name}: no such TFRecord shard")
+        ds = tf.data.TFRecordDataset(name).map(
+            lambda r: tf.shape(parse_example(r)["image"])[0], num_parallel_calls=tf.data.AUTOTUNE
+        )
+        count = 0
+        try:
+            for batch in ds.batch(1024):
+                count += int(batch.shape[0])
+        except tf.errors.OpError as error:
+            message = getattr(error, "message", str(error)).splitlines()[0]
+            raise CorruptShardError(
+                f"{name}: corrupted TFRecord shard after {count} good records: {message}"
+            ) from error
+        counts[name] = count
     return counts
