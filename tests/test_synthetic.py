@@ -142,6 +142,9 @@ def test_scan_sizes_follow_the_size_profile() -> None:
         assert abs(shapes[:, 0].mean() - 5300 * factor) < 100 * factor
         assert abs(shapes[:, 1].mean() - 3100 * factor) < 100 * factor
         assert shapes[:, 0].std() > 0  # sizes vary per scan
+        for scan in _plan_cbis(12, 0, size):
+            native_mm = DIGITIZERS[scan.digitizer].resolution_um / 1000
+            assert scan.pixel_mm == pytest.approx(native_mm * (1 if size == "full" else 2))
 
 
 # ------------------------------------------------------------------ NBIA tree and metadata

@@ -15,13 +15,18 @@ case table so that eight or more scans cover all four files. Normals default to 
 (four views) per four CBIS scans, so normal and abnormal scans are about equally many; the first
 three normals use the three digitizers.
 
-Sizes: ``"full"`` scans are about 5300 x 3100 pixels (varying per scan) at a 50 um pitch, like
-CBIS-DDSM's mean scan. ``"small"`` scans have a third of the pixels per side (about 1770 x 1030)
-and are rendered at a 100 um pitch, so that masses still span 50-450 pixels and calcification
-specks at least 2: a 598-pixel ROI tile on a small scan holds about what a 1200-pixel tile holds
-on a full one, and the study's tiling (598 tiles, stride 350) still yields several tiles per
-scan. Every scan and case has its own random stream (``[seed, kind, index]``), so files are
-byte-identical for the same seed.
+Sizes: ``"full"`` scans are about 5300 x 3100 pixels (varying per scan), like CBIS-DDSM's mean
+scan, rendered at the pitch of the scan's DDSM digitizer (42, 43.5 or 50 um; CBIS-DDSM kept the
+digitizers' resolutions). ``"small"`` scans have a third of the pixels per side (about
+1770 x 1030) and are rendered at twice the digitizer's pitch (84-100 um), so that masses still
+span about 50-500 pixels and calcification specks at least 2: a 598-pixel ROI tile on a small
+scan holds about what a 1200-pixel tile holds on a full one, and the study's tiling (598 tiles,
+stride 350) still yields several tiles per scan. DDSM normals follow the same rule (their
+pixel counts come from a film of 220-250 x 130-160 mm at the digitizer's resolution, a third
+of that per side for "small").
+
+Every scan and case has its own random stream (``[seed, kind, index]``), so files are
+byte-identical for the same seed, whatever the number of worker processes.
 """
 
 from __future__ import annotations
@@ -65,20 +70,25 @@ from mammo_lib.sources.synthetic.vocabulary import (
 __all__ = ["GENERATOR_VERSION", "SyntheticTree", "ensure_synthetic_tree", "generate", "load_tree"]
 
 #: Bump when the generator's output changes, so cached trees are rebuilt.
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 6
 
 Size = Literal["full", "small"]
-_FULL = {"rows": 5300, "cols": 3100, "rows_sd": 300, "cols_sd": 250, "pixel_mm": 0.05}
+_FULL = {"rows": 5300, "cols": 3100, "rows_sd": 300, "cols_sd": 250}
 _MARKER = ".complete"
 
 
 def _size(size: str) -> tuple[float, float]:
-    """``(pixel-count factor per side, pixel pitch in mm)`` of a size name."""
+    """``(pixel-count factor per side, rendering pitch / digitizer pitch)`` of a size name."""
     if size == "full":
-        return 1.0, _FULL["pixel_mm"]
+        return 1.0, 1.0
     if size == "small":
-        return 1.0 / 3.0, 0.1
+        return 1.0 / 3.0, 2.0
     raise ValueError(f"size must be 'full' or 'small', not {size!r}")
+
+
+def _pitch_mm(digitizer: str, size: str) -> float:
+    """Rendering pixel pitch (mm) of a scan from `digitizer` at `size`."""
+    return DIGITIZERS[digitizer].resolution_um / 1000.0 * _size(size)[1]
 
 
 @dataclass
@@ -121,7 +131,7 @@ class SyntheticTree:
 
 
 def _plan_cbis(cases: int, seed: int, size: str) -> list[CbisScan]:
-    factor, pixel_mm = _size(size)
+    factor, _ = _size(size)
     rng = np.random.default_rng([seed, 0])
     tables = list(CASE_TABLES)
     rows = np.array([load_vocabulary()[t]["rows"] for t in tables], dtype=float)
@@ -176,7 +186,7 @@ def _plan_cbis(cases: int, seed: int, size: str) -> list[CbisScan]:
                     view=view,
                     density=density,
                     shape=shape,
-                    pixel_mm=pixel_mm,
+                    pixel_mm=_pitch_mm(digitizer, size),
                     digitizer=digitizer,
                     letter=letter,
                     full_date=full_date,
@@ -296,7 +306,9 @@ def _write_cbis_scan(root: Path, seed: int, scan: CbisScan, difficulty: float) -
 def _write_normal(root: Path, seed: int, case: NormalCase, size: str) -> list[dict]:
     rng = np.random.default_rng([seed, 3, case.index])
     shapes = _normal_shapes(rng, case.digitizer, size)
-    return write_normal_case(root, case, rng, shapes=shapes, pixel_mm=_size(size)[1])
+    return write_normal_case(
+        root, case, rng, shapes=shapes, pixel_mm=_pitch_mm(case.digitizer, size)
+    )
 
 
 def _run(tasks: list[tuple], workers: int) -> Iterator:
