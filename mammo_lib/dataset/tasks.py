@@ -162,7 +162,6 @@ def _run_cbis(task: ScanTask, recipe: Recipe, rng: np.random.Generator) -> tuple
             skips.append(_skip(task.path, "unreadable-scan", f"{roi.roi_id}: {error}", task))
         return records, skips
     boxes: list[Box] = []
-    index = 0
     for roi in task.rois:
         try:
             if not roi.mask_path:
@@ -187,7 +186,6 @@ def _run_cbis(task: ScanTask, recipe: Recipe, rng: np.random.Generator) -> tuple
             continue
         for i, crop in enumerate(crops):
             records.append(_record(task, crop.tile, roi.label, "cbis-ddsm", roi.roi_id, i))
-            index += 1
     if recipe.normals == "cbis-background":
         if len(boxes) < len(task.rois):
             skips.append(
