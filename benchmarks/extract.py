@@ -86,7 +86,7 @@ def main() -> None:
             distributed.Client(cluster) as client,
         ):
             client.run(lambda: __import__("mammo_lib.dataset.tasks"))  # warm imports
-            t_two, _ = _time_tasks(tasks, f_two, client)
+            t_two, results_two = _time_tasks(tasks, f_two, client)
         names = sorted(p.name for p in one.glob("*.pkl"))
         same = names == sorted(p.name for p in two.glob("*.pkl")) and all(
             filecmp.cmp(one / n, two / n, shallow=False) for n in names
@@ -115,6 +115,13 @@ def main() -> None:
     print(f"2-worker cluster:   {t_two:7.1f} s  {rate_two:6.3f} scans/s")
     print(f"speed-up (2 workers / 1 process): {rate_two / rate_one:.2f}x  (goal >= 1.7x)")
     print(f"identical task results: {same}")
+    cores_one = sum(r["cpu_s"] for r in results) / t_one
+    cores_two = sum(r["cpu_s"] for r in results_two) / t_two
+    print(
+        f"cores obtained (task CPU seconds / wall seconds): one process {cores_one:.2f}, "
+        f"2-worker cluster {cores_two:.2f}; the speed-up cannot exceed their ratio "
+        f"{cores_two / cores_one:.2f}"
+    )
     print(
         f"tiles per scan before balancing: {tiles_per_scan:.1f}; "
         f"shard writing {write_rate:.0f} tiles/s (serial)"
