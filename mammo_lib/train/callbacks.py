@@ -142,6 +142,9 @@ class PRCurves(keras.callbacks.Callback):
         self._writer: Any = None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is None or not math.isfinite(float(loss)):
+            return
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(str(self.log_dir))
         labels, scores = abnormal_scores(self.model, self.dataset)

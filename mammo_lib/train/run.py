@@ -11,6 +11,10 @@ A run folder (``TrainConfig.run_dir()``) holds::
     tb/           TensorBoard logs: scalars per epoch and every ``log_every`` steps,
                   validation PR curves
 
+A resumed run restores weights, optimizer state (step count, so the learning-rate schedule
+continues) and the best value so far; its data order restarts from the seed, so it is not
+bit-identical to an uninterrupted run. Op determinism is switched on for the run only.
+
 The saved models take raw ``uint8`` tiles ``[N, s, s, 1]``: input scaling (and, in
 training only, augmentation) are layers inside them; ``model.get_layer(model_name)`` is the
 bare classifier (scaled float input, Flatten -> Dense head).
