@@ -32,7 +32,7 @@ def recipe():
 def built(inputs, recipe, tmp_path_factory):
     root = tmp_path_factory.mktemp("sync")
     return build.build_dataset(
-        recipe, inputs, seed=5, scheduler="sync", out_root=root, progress=False
+        recipe, inputs, seed=5, scheduler="sync", out_root=root, progress=False, keep_cache=True
     )
 
 
@@ -95,7 +95,7 @@ def test_interrupted_build_resumes_without_redoing_scans(built, inputs, recipe, 
     (copy / "scans" / ".half-written.pkl.tmp").write_bytes(b"garbage")  # an interrupted write
     before = {p.name: p.stat().st_mtime_ns for p in cached[1:]}
     out = build.build_dataset(
-        recipe, inputs, seed=5, scheduler="sync", out_root=tmp_path, progress=False
+        recipe, inputs, seed=5, scheduler="sync", out_root=tmp_path, progress=False, keep_cache=True
     )
     assert out == copy
     assert removed.exists()
@@ -112,7 +112,13 @@ def test_local_cluster_build_is_byte_identical(built, inputs, recipe, tmp_path):
         address = cluster.scheduler_address
         assert address.startswith("tcp://")
         out = build.build_dataset(
-            recipe, inputs, seed=5, scheduler=address, out_root=tmp_path, progress=False
+            recipe,
+            inputs,
+            seed=5,
+            scheduler=address,
+            out_root=tmp_path,
+            progress=False,
+            keep_cache=True,
         )
         with distributed.Client(address) as client:
             workers = client.run(lambda: __import__("os").getpid())
@@ -129,6 +135,7 @@ def test_threads_scheduler_is_byte_identical(built, inputs, recipe, tmp_path):
         recipe, inputs, seed=5, scheduler="threads", out_root=tmp_path, progress=False
     )
     assert _files(out) == _files(built)
+    assert not (out / "scans").exists()  # the per-scan cache goes once the build is finished
 
 
 def test_use_radius_changes_only_roi_geometry(inputs, tmp_path):

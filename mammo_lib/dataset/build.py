@@ -460,7 +460,7 @@ def build_dataset(
     scheduler: Any = None,
     out_root: str | os.PathLike[str] | None = None,
     progress: bool = True,
-    keep_cache: bool = True,
+    keep_cache: bool = False,
 ) -> Path:
     """Build (or reuse) a dataset and return its folder.
 
@@ -479,8 +479,8 @@ def build_dataset(
     progress
         Show progress bars.
     keep_cache
-        Keep the per-scan results (``scans/``) after the build; they make a rebuild with
-        another balance or shard size cheap.
+        Keep the per-scan results (``scans/``) after a finished build (they hold the tiles a
+        second time); an unfinished build always keeps them, to resume from.
 
     Returns
     -------
