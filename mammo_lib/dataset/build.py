@@ -492,8 +492,6 @@ def build_dataset(
     LeakageError
         If a patient, scan or ROI would appear in two splits.
     """
-    from mammo_lib.dataset.tfrecord import serialize_example
-
     recipe = get_recipe(recipe)
     the_plan = plan(recipe, inputs, seed)
     check_leakage(the_plan.scans())
@@ -504,6 +502,26 @@ def build_dataset(
     cache.mkdir(parents=True, exist_ok=True)
     function = partial(run_task, recipe=recipe, seed=int(seed), cache_dir=str(cache))
     run_tasks(the_plan.tasks, function, scheduler, progress=progress, desc=f"recipe {recipe.name}")
+    try:
+        return _assemble(the_plan, recipe, inputs, seed, folder, cache, progress, keep_cache)
+    except FileNotFoundError:
+        if is_complete(folder):  # another process finished the same build meanwhile
+            return folder
+        raise
+
+
+def _assemble(
+    the_plan: Plan,
+    recipe: Recipe,
+    inputs: DatasetInputs,
+    seed: int,
+    folder: Path,
+    cache: Path,
+    progress: bool,
+    keep_cache: bool,
+) -> Path:
+    """Gather the cached task results, check, balance and write shards, records and manifest."""
+    from mammo_lib.dataset.tfrecord import serialize_example
 
     # gather the tile index (no pixels) in task order
     rows: list[dict[str, Any]] = []
