@@ -163,3 +163,16 @@ def test_unknown_digitizer_and_missing_scan_become_skips(tmp_path):
     )
     run_task(task, recipe, 0, tmp_path)
     assert load_result(tmp_path / task.cache_name())["skips"][0]["reason"] == "unreadable-scan"
+
+
+def test_build_dataset_command_on_explicit_folders(tree, capsys, tmp_path):
+    args = ["build-dataset", "--recipe", "9-background", "--cbis-root", str(tree.cbis_root)]
+    args += ["--cbis-tables", str(tree.cbis_root), "--ddsm-root", str(tree.ddsm_root), "--no-mias"]
+    args += ["--tile-size", "48", "--crop-size", "299", "--quiet", "--out-root", str(tmp_path)]
+    assert main(args) == 0
+    folder = next(tmp_path.glob("9-background-*"))
+    manifest = build.load_manifest(folder)
+    assert manifest["recipe"]["tile_size"] == 48 and manifest["recipe"]["crop_size"] == 299
+    assert "cbis-background" in manifest["splits"]["train"]["by_source"]
+    assert main(["build-dataset", "--recipe", "9", "--no-mias"]) == 2  # no inputs at all
+    assert "no inputs" in capsys.readouterr().out
