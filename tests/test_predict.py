@@ -237,3 +237,19 @@ def test_sliding_method_maps_the_same_grid(run_dir: Path, mias_scan: Path, tmp_p
     assert sliding["method"] == "sliding window" and fcn.info["method"] == "fully convolutional"
     assert sliding_map.shape == fcn.prob_map.shape
     assert sliding["map"] == fcn.to_dict()["map"]
+
+
+def test_header_pixel_spacing_wins_over_the_option(
+    run_dir: Path, synthetic_dicoms: dict[str, Path], tmp_path: Path
+) -> None:
+    ds = pydicom.dcmread(synthetic_dicoms["mono1"])
+    ds.PixelSpacing = [0.1, 0.1]
+    path = tmp_path / "spaced.dcm"
+    ds.save_as(path)
+    scan = read_scan(path)
+    assert scan.pixel_spacing_mm == (0.1, 0.1) and scan.file_format == "dicom"
+    predictor = Predictor.from_run(run_dir)
+    prediction = predict_scan(predictor, scan, pixel_spacing_mm=0.3)
+    assert prediction.pixel_spacing_source == "header"
+    factor = 0.1 / predictor.scale.mm_per_pixel
+    assert prediction.resampled_shape == (round(1400 * factor), round(800 * factor))
