@@ -208,8 +208,9 @@ glue("c08_sw_cells", agreement["n_cells"], display=False)
 #
 # ## Synthetic scans: where the lesions are known
 #
-# The maps below come from a synthetic tree generated with a different seed from the
-# training data, so none of these scans, patients or lesions was seen in training. White
+# The maps of {numref}`fig-08-synthetic` come from a synthetic tree generated with a
+# different seed from the training data, so none of these scans, patients or lesions was
+# seen in training. White
 # boxes are the true lesion masks' bounding boxes, dashed cyan boxes the regions at or above
 # the run's threshold ({glue:text}`c08_threshold:.2f`), the cross the highest peak.
 
@@ -234,7 +235,8 @@ plt.show()
 # The first table counts the lesions hit by one of the $k$ highest peaks of their scan,
 # whatever the threshold; the second sweeps the threshold over the regions that
 # `mammo predict` reports, FROC-style: the fraction of lesions hit against the false
-# positives per scan (regions that hit no lesion, normal views included).
+# positives per scan (regions that hit no lesion, normal views included), drawn in
+# {numref}`fig-08-froc` for the fully convolutional maps.
 
 # %% tags=["remove-input"]
 synthetic_topk = pd.concat(
@@ -305,7 +307,8 @@ score_auc
 # mini-MIAS gives each abnormality a centre and a radius on 1024 x 1024 scans of 0.2 mm
 # pixels; the scans are resampled from that physical pixel size to the model's scale (the
 # study instead scaled MIAS by 2.58, a slightly different scale). Calcification clusters
-# without coordinates are left out of the lesion count. These are **real** mammograms.
+# without coordinates are left out of the lesion count. These are **real** mammograms;
+# {numref}`fig-08-mias` shows four of them.
 
 # %% tags=["remove-cell"]
 mias = load_mias()
@@ -350,8 +353,9 @@ plt.show()
 # {glue:text}`c08_mias_top1:.0%` of the lesions and the top {glue:text}`c08_syn_k` peaks
 # {glue:text}`c08_mias_topk:.0%` (a random cell: {glue:text}`c08_mias_chance:.0%`); the
 # map's maximum separates abnormal from normal MIAS scans
-# with a ROC AUC of {glue:text}`c08_mias_auc:.2f`. The gap to the synthetic results is the
-# gap between stand-ins and real film: the model learned lesions that the generator draws.
+# with a ROC AUC of {glue:text}`c08_mias_auc:.2f`. Beyond the classifier's own limits,
+# these numbers carry the distance between the generator's stand-ins and real film: the
+# model only ever learned the lesions that the generator draws.
 #
 # ## Using it
 #
