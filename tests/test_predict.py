@@ -253,3 +253,15 @@ def test_header_pixel_spacing_wins_over_the_option(
     assert prediction.pixel_spacing_source == "header"
     factor = 0.1 / predictor.scale.mm_per_pixel
     assert prediction.resampled_shape == (round(1400 * factor), round(800 * factor))
+
+
+def test_png_8_and_16_bit_read_like_the_pgm(mias_scan: Path, tmp_path: Path) -> None:
+    """The MIAS scan saved as 8-bit and 16-bit PNG gives the same 8-bit image as the PGM."""
+    pgm = read_scan(mias_scan)
+    eight, sixteen = tmp_path / "scan8.png", tmp_path / "scan16.png"
+    Image.fromarray(pgm.image).save(eight)
+    Image.fromarray(pgm.image.astype(np.uint16) * 257).save(sixteen)
+    for path in (eight, sixteen):
+        png = read_scan(path)
+        assert png.file_format == "png" and png.pixel_spacing_mm is None
+        np.testing.assert_array_equal(png.image, pgm.image)
