@@ -138,6 +138,7 @@ glue("c08_refine", predictor.refine, display=False)
 glue("c08_step", fcn.stride // predictor.refine, display=False)
 glue("c08_tile", fcn.tile[0], display=False)
 glue("c08_train_mm", predictor.scale.mm_per_pixel, display=False)
+glue("c08_crop_mm", predictor.scale.mm_per_pixel * image_size, display=False)
 glue("c08_threshold", predictor.threshold, display=False)
 best_epoch = history.loc[history["val_loss"].idxmin()]
 glue("c08_val_auc", float(best_epoch["val_auc"]), display=False)
@@ -151,8 +152,9 @@ glue("c08_val_auc", float(best_epoch["val_auc"]), display=False)
 # *shift and stitch* {cite}`long2015fcn`: the network also runs on copies of the scan shifted
 # by fractions of the stride and the maps are interleaved; here the factor is
 # {glue:text}`c08_refine`, for one value every {glue:text}`c08_step` model pixels. The model
-# works at {glue:text}`c08_train_mm:.3f` mm per pixel (the training crops' 29.9 mm resized to
-# the model's input), so every scan is first resampled to that scale.
+# works at {glue:text}`c08_train_mm:.3f` mm per pixel (training crops of about
+# {glue:text}`c08_crop_mm:.0f` mm of tissue, at the training scans' median pixel pitch,
+# resized to the model's input), so every scan is first resampled to that scale.
 #
 # ### The fully convolutional map against a sliding window
 #

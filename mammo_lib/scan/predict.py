@@ -182,7 +182,12 @@ class TrainingScale:
 
 
 def _source_spacing(manifest: dict[str, Any]) -> tuple[float, str]:
-    """Pixel spacing of a dataset's CBIS scans: the synthetic tree's record, else the default."""
+    """Pixel spacing of a dataset's CBIS scans: the synthetic tree's record, else the default.
+
+    The synthetic scans, like DDSM's, come at their digitizer's pitch (42-50 microns, twice
+    that for "small" trees); the median stands for them all, as the tiles were cut at a fixed
+    pixel size whatever the pitch.
+    """
     cbis_root = (manifest.get("inputs") or {}).get("cbis_root")
     if cbis_root:
         table = Path(cbis_root).parent / "ground_truth_scans.csv"
