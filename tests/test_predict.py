@@ -265,3 +265,36 @@ def test_png_8_and_16_bit_read_like_the_pgm(mias_scan: Path, tmp_path: Path) -> 
         png = read_scan(path)
         assert png.file_format == "png" and png.pixel_spacing_mm is None
         np.testing.assert_array_equal(png.image, pgm.image)
+
+
+def test_jpeg_lossless_12_bit_dicom(
+    run_dir: Path, synthetic_dicoms: dict[str, Path], tmp_path: Path
+) -> None:
+    """A 12-bit JPEG Lossless DICOM (written with imagecodecs) decodes and is mapped."""
+    import imagecodecs
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEGLosslessSV1, SecondaryCaptureImageStorage, generate_uid
+
+    from mammo_lib.extract.common import to_uint8
+
+    pixels = (pydicom.dcmread(synthetic_dicoms["mono2"]).pixel_array >> 4).astype(np.uint16)
+    meta = FileMetaDataset()
+    meta.TransferSyntaxUID = JPEGLosslessSV1
+    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = SecondaryCaptureImageStorage, generate_uid()
+    ds.Rows, ds.Columns = pixels.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.PixelData = encapsulate([imagecodecs.ljpeg_encode(pixels, bitspersample=12)])
+    ds["PixelData"].VR = "OB"
+    path = tmp_path / "jpeg-lossless.dcm"
+    ds.save_as(path, enforce_file_format=True)
+
+    np.testing.assert_array_equal(read_scan(path).image, to_uint8(pixels))
+    out = tmp_path / "out"
+    assert main(["predict", str(path), "--model", str(run_dir), "--out", str(out)]) == 0
+    assert json.loads((out / "jpeg-lossless.json").read_text())["format"] == "dicom"
