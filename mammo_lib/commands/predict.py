@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=("fcn", "sliding"),
         default="fcn",
         help="fcn: the fully convolutional network (default); sliding: the tile classifier on "
-        "every crop of the same grid (slower; exact for small tiles)",
+        "every crop of the same grid, each crop alone as in training (slower)",
     )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     parser.set_defaults(func=run)
