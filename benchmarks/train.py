@@ -14,7 +14,7 @@ and the ratios: pipeline / training (goal >= 5) and model FLOP/s / matmul FLOP/s
 (goal >= 0.5). ``--mixed-precision`` trains with ``mixed_float16`` (for a GPU; the matmul
 is then also measured in float16). Runs on CPU or GPU, whichever TensorFlow sees.
 
-    .venv/bin/python benchmarks/train.py --sizes 299 64
+    .venv/bin/python benchmarks/train.py --sizes 299 128 64 --steps 4 10 20
 """
 
 from __future__ import annotations
@@ -109,9 +109,9 @@ def training_images_per_s(size: int, batch: int, steps: int, dataset_dir: str) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[299, 64])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[299, 128])
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--steps", type=int, nargs="+", default=[3, 20], help="per size")
+    parser.add_argument("--steps", type=int, nargs="+", default=[4, 10], help="per size")
     parser.add_argument("--records", type=int, default=256, help="tiles in the shards")
     parser.add_argument("--pipeline-batches", type=int, default=30)
     parser.add_argument("--matmul-size", type=int, default=4096)
@@ -123,31 +123,29 @@ def main() -> None:
     if args.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
     dtype = tf.float16 if args.mixed_precision else tf.float32
-    matmul = matmul_flops_per_s(args.matmul_size, 5, dtype)
-    print(f"matmul {args.matmul_size}x{args.matmul_size} {dtype.name}: {matmul / 1e9:.1f} GFLOP/s")
-
     steps = dict(zip(args.sizes, args.steps + [args.steps[-1]] * len(args.sizes), strict=False))
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         files = write_shards(Path(tmp), args.records, 299, seed=0)
-        rows = []
         for size in args.sizes:
-            pipe = pipeline_images_per_s(files, size, args.batch_size, args.pipeline_batches)
+            # The matmul is measured right before and after each model, on a shared machine
+            # whose load drifts; the model is compared with their mean.
+            before = matmul_flops_per_s(args.matmul_size, 3, dtype)
             train, flops = training_images_per_s(size, args.batch_size, steps[size], tmp)
-            achieved = train * flops
-            rows.append((size, train, pipe, flops, achieved))
+            after = matmul_flops_per_s(args.matmul_size, 3, dtype)
+            pipe = pipeline_images_per_s(files, size, args.batch_size, args.pipeline_batches)
+            matmul = (before + after) / 2
+            rows.append((size, train, pipe, train * flops, matmul))
             print(
                 f"vgg_lite {size}x{size}: train {train:.1f} img/s "
-                f"({flops / 1e9:.2f} GFLOP/img -> {achieved / 1e9:.1f} GFLOP/s); "
+                f"({flops / 1e9:.2f} GFLOP/img -> {train * flops / 1e9:.1f} GFLOP/s); "
+                f"matmul {dtype.name} {before / 1e9:.0f} / {after / 1e9:.0f} GFLOP/s before/after; "
                 f"pipeline {pipe:.0f} img/s"
             )
-    # Same-run matmul again, to see drift on a shared machine.
-    matmul_after = matmul_flops_per_s(args.matmul_size, 5, dtype)
-    print(f"matmul again: {matmul_after / 1e9:.1f} GFLOP/s")
-    reference = max(matmul, matmul_after)
-    print("\nsize  train img/s  pipeline img/s  pipeline/train  model FLOP/s / matmul")
-    for size, train, pipe, _, achieved in rows:
-        ratio = achieved / reference
-        print(f"{size:4d}  {train:11.1f}  {pipe:14.0f}  {pipe / train:14.1f}  {ratio:21.2f}")
+    print("\nsize  train img/s  pipeline img/s  pipeline/train  model FLOP/s / matmul FLOP/s")
+    for size, train, pipe, achieved, matmul in rows:
+        ratio = achieved / matmul
+        print(f"{size:4d}  {train:11.1f}  {pipe:14.0f}  {pipe / train:14.1f}  {ratio:28.2f}")
 
 
 if __name__ == "__main__":
