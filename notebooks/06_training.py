@@ -28,7 +28,7 @@ epochs = 12
 batch_size = 32
 pos_weight = 6.0  # W, the weight of abnormal tiles in the cross-entropy
 compare_pos_weights = [1.0]  # further values of W trained for the comparison figure
-model_width = 0.5  # filter multiplier of the convolutions (1.0 = the study's model)
+model_width = 0.5  # filter multiplier of the convolutions; 1.0 is the model of the study
 bn_momentum = 0.9  # batch-norm momentum of the convolutions (the study: 0.99, for long runs)
 
 # %% tags=["remove-cell"]
