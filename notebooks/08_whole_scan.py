@@ -238,7 +238,9 @@ plt.show()
 # whatever the threshold; the second sweeps the threshold over the regions that
 # `mammo predict` reports, FROC-style: the fraction of lesions hit against the false
 # positives per scan (regions that hit no lesion, normal views included), drawn in
-# {numref}`fig-08-froc` for the fully convolutional maps.
+# {numref}`fig-08-froc` for the fully convolutional maps. Regions are connected groups of
+# cells, so lowering the threshold can merge several into one: unlike a count of single
+# marks, the false positives need not grow as the threshold falls.
 
 # %% tags=["remove-input"]
 synthetic_topk = pd.concat(
