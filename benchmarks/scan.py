@@ -3,7 +3,8 @@
 A synthetic CBIS-style scan of about 5300 x 3100 pixels at 0.05 mm (the project's generator)
 is resampled to the model's training scale (598-pixel crops -> ``image_size``, i.e.
 ``0.05 * 598 / image_size`` mm per model pixel) and mapped twice with the same untrained
-VGG-lite (1.0.0.35) weights - timing does not depend on the weights:
+VGG-lite (1.0.0.35) weights - timing does not depend on the weights - at the study's width
+for 299-pixel inputs and the training chapter's half width for its smaller inputs:
 
 - FCN: :func:`mammo_lib.scan.fcn.probability_map` (one pass over the whole scan), timed
   ``--repeats`` times after one warm-up; the resampling is included.
@@ -62,7 +63,12 @@ def synthetic_full_scan(seed: int) -> np.ndarray:
 
 
 def bench(
-    scan: np.ndarray, image_size: int, repeats: int, sliding_repeats: int, batch_size: int
+    scan: np.ndarray,
+    image_size: int,
+    repeats: int,
+    sliding_repeats: int,
+    batch_size: int,
+    width: float = 1.0,
 ) -> dict[str, float]:
     """Time both paths for one model input size; return seconds and the agreement."""
     import keras
@@ -73,7 +79,7 @@ def bench(
     from mammo_lib.scan.sliding import compare_maps, sliding_window_map
 
     keras.utils.set_random_seed(0)
-    classifier = build_model("vgg_lite", input_size=image_size, n_classes=2)
+    classifier = build_model("vgg_lite", input_size=image_size, n_classes=2, width=width)
     fcn = to_fully_convolutional(classifier)
     factor = image_size / CROP
 
@@ -98,6 +104,7 @@ def bench(
     agreement = compare_maps(dense, crops)
     return {
         "image_size": image_size,
+        "width": width,
         "resampled": f"{small.shape[0]}x{small.shape[1]}",
         "map": f"{dense.shape[0]}x{dense.shape[1]}",
         "stride": fcn.stride,
@@ -115,12 +122,23 @@ def main() -> None:
     """Run the benchmark and print one table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image-sizes", type=int, nargs="+", default=None)
+    parser.add_argument(
+        "--widths",
+        type=float,
+        nargs="+",
+        default=None,
+        help="filter multiplier per image size (default: 0.5, the training chapter's, below "
+        "299 and 1.0, the study's, at 299)",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timed FCN passes")
     parser.add_argument("--sliding-repeats", type=int, default=2, help="timed sliding passes")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     sizes = args.image_sizes or sorted({quick_image_size(), 299})
+    widths = args.widths or [1.0 if size >= 299 else 0.5 for size in sizes]
+    if len(widths) != len(sizes):
+        parser.error("give one width per image size")
 
     import tensorflow as tf
 
@@ -135,15 +153,16 @@ def main() -> None:
         f"TensorFlow {tf.__version__}"
     )
     header = (
-        f"{'image':>5} {'resampled':>10} {'map':>6} {'stride':>6} {'FCN s/scan':>10} "
+        f"{'image':>5} {'width':>5} {'resampled':>10} {'map':>6} {'stride':>6} {'FCN s/scan':>10} "
         f"{'(median)':>8} {'sliding s/scan':>14} {'(median)':>8} {'ratio':>6} {'bound':>6} "
         f"{'max|diff|':>9}"
     )
     print(header)
-    for size in sizes:
-        r = bench(scan, size, args.repeats, args.sliding_repeats, args.batch_size)
+    for size, width in zip(sizes, widths, strict=True):
+        r = bench(scan, size, args.repeats, args.sliding_repeats, args.batch_size, width)
         print(
-            f"{r['image_size']:>5} {r['resampled']:>10} {r['map']:>6} {r['stride']:>6} "
+            f"{r['image_size']:>5} {r['width']:>5.2f} {r['resampled']:>10} {r['map']:>6} "
+            f"{r['stride']:>6} "
             f"{r['fcn_s']:>10.2f} {r['fcn_median_s']:>8.2f} {r['sliding_s']:>14.2f} "
             f"{r['sliding_median_s']:>8.2f} {r['ratio']:>5.1f}x {r['bound']:>5.1f}x "
             f"{r['max_abs_diff']:>9.4f}",
