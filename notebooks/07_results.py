@@ -29,7 +29,7 @@ image_size = 64  # tiles are resized to this side when read (the study: 299)
 epochs = 12  # epochs of the main runs (shared with chapter 06, whose runs are reused)
 batch_size = 32
 pos_weight = 6.0  # W of the main runs
-model_width = 0.5  # filter multiplier of the convolutions (1.0 = the study)
+model_width = 0.5  # filter multiplier of the convolutions; 1.0 is the model of the study
 bn_momentum = 0.9  # batch-norm momentum of the convolutions (as chapter 06)
 binary_recipes = ["9", "9-background"]  # table 1 and the shortcut test
 multiclass_recipe = "6"  # table 2 ("" to skip)
