@@ -33,6 +33,9 @@ bn_momentum = 0.9  # batch-norm momentum of the convolutions (the study: 0.99, f
 
 # %% tags=["remove-cell"]
 # ruff: noqa: E501  (figure captions live on the cell-marker lines)
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ log out of the pages
 import time
 
 import matplotlib.pyplot as plt
@@ -155,7 +158,7 @@ glue("c06_val_acc", float(main["val_accuracy"].iloc[-1]), display=False)
 glue("c06_val_recall", float(main["val_recall"].iloc[-1]), display=False)
 glue("c06_best_epoch", int(best["epoch"]) + 1, display=False)
 glue("c06_seconds", seconds[pos_weight], display=False)
-print(runs[pos_weight].run_dir)
+print(f"run folder: runs/{runs[pos_weight].run_dir.name}")
 
 # %% [markdown]
 # ## Accuracy and recall, epoch by epoch
