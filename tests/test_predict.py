@@ -298,3 +298,15 @@ def test_jpeg_lossless_12_bit_dicom(
     out = tmp_path / "out"
     assert main(["predict", str(path), "--model", str(run_dir), "--out", str(out)]) == 0
     assert json.loads((out / "jpeg-lossless.json").read_text())["format"] == "dicom"
+
+
+def test_border_margin_keeps_alignment() -> None:
+    from mammo_lib.scan.fcn import FullyConvolutional
+    from mammo_lib.scan.predict import border_margin
+
+    def margin(tile: int) -> tuple[int, int]:
+        return border_margin(FullyConvolutional(None, (tile, tile), 64, 1, 2))
+
+    assert margin(299) == (128, 128)  # first window centred 21.5 px inside the scan
+    assert margin(128) == (64, 64)  # centred on the scan's edge
+    assert margin(64) == (0, 0)  # half a tile is less than one stride

@@ -142,3 +142,16 @@ def test_chance_hit_fraction() -> None:
     assert chance_hit_fraction([case]) == pytest.approx(1 / 121)
     normal = _case({}, [], "normal")
     assert np.isnan(chance_hit_fraction([normal]))
+
+
+def test_geometry_with_a_padded_origin() -> None:
+    """A scan padded by 20 model pixels: cell (0, 0)'s window starts 20 pixels before it."""
+    g = MapGeometry(stride=10, tile=(40, 40), scale=(0.5, 0.5), scan_shape=(100, 100))
+    padded = MapGeometry(
+        stride=10, tile=(40, 40), scale=(0.5, 0.5), scan_shape=(100, 100), origin=(-20, -20)
+    )
+    assert g.cell_centres(np.array(0), np.array(0)) == (40.0, 40.0)
+    assert padded.cell_centres(np.array(0), np.array(0)) == (0.0, 0.0)
+    assert padded.cell_centres(np.array(2), np.array(2)) == g.cell_centres(np.array(0), np.array(0))
+    assert padded.footprint_extent((3, 3))[:2] == (-10.0, -10.0)
+    assert padded.cell_box(0, 0, 0, 0) == (0, 0, 10, 10)  # clipped to the scan

@@ -340,6 +340,7 @@ class ScanPrediction:
                 "model_px_per_scan_px": [round(v, 6) for v in g.scale],
                 "cell_spacing_scan_px": [round(g.stride / s, 3) for s in g.scale],
                 "first_cell_centre_scan_px": [round(float(first[0]), 2), round(float(first[1]), 2)],
+                "border_margin_model_px": [-g.origin[0], -g.origin[1]],
             },
             **self.info,
         }
@@ -354,6 +355,19 @@ def resample(image: np.ndarray, factor: tuple[float, float]) -> np.ndarray:
         return image
     pil = Image.fromarray(np.ascontiguousarray(image), mode="L")
     return np.asarray(pil.resize((cols, rows), Image.Resampling.BILINEAR))
+
+
+def border_margin(fcn: FullyConvolutional) -> tuple[int, int]:
+    """Zero border (model pixels per side) that lets windows centre on the scan's edges.
+
+    The largest multiple of the stride not above half a tile, so the padding keeps the map's
+    alignment (see :meth:`mammo_lib.scan.fcn.FullyConvolutional.aligned_size`); zero is the
+    black background of a mammogram.
+    """
+    return (
+        fcn.stride * (fcn.tile[0] // 2 // fcn.stride),
+        fcn.stride * (fcn.tile[1] // 2 // fcn.stride),
+    )
 
 
 def predict_scan(
@@ -382,6 +396,11 @@ def predict_scan(
         ``"fcn"``: the fully convolutional map (one pass, or ``refine**2``); ``"sliding"``:
         the tile classifier on every crop of the same grid, each crop alone as in training
         (slower; the reference when the network's padding matters, i.e. for small tiles).
+
+    Notes
+    -----
+    The resampled scan is padded with :func:`border_margin` zeros on every side before it is
+    mapped, so that windows also centre on the scan's borders.
     """
     if scan.pixel_spacing_mm is not None:
         spacing, source = scan.pixel_spacing_mm, "header"
@@ -395,13 +414,15 @@ def predict_scan(
     target = predictor.scale.mm_per_pixel
     resized = resample(scan.image, (spacing[0] / target, spacing[1] / target))
     factor = (resized.shape[0] / scan.image.shape[0], resized.shape[1] / scan.image.shape[1])
+    margin = border_margin(predictor.fcn)
+    padded = np.pad(resized, ((margin[0], margin[0]), (margin[1], margin[1]))).astype(np.float32)
     if method == "fcn":
-        prob = probability_map(predictor.fcn, resized.astype(np.float32), refine=predictor.refine)
+        prob = probability_map(predictor.fcn, padded, refine=predictor.refine)
     elif method == "sliding":
         from mammo_lib.scan.sliding import sliding_window_map
 
         step = predictor.fcn.stride // predictor.refine
-        prob = sliding_window_map(predictor.classifier, predictor.fcn, resized, step=step)
+        prob = sliding_window_map(predictor.classifier, predictor.fcn, padded, step=step)
     else:
         raise ValueError(f"unknown method {method!r}; use 'fcn' or 'sliding'")
     geometry = MapGeometry(
@@ -409,6 +430,7 @@ def predict_scan(
         tile=predictor.fcn.tile,
         scale=factor,
         scan_shape=scan.image.shape,
+        origin=(-margin[0], -margin[1]),
     )
     return ScanPrediction(
         scan=scan,

@@ -30,23 +30,27 @@ class MapGeometry:
         Model pixels per scan pixel ``(rows, cols)`` (0.5: the scan was halved).
     scan_shape
         ``(height, width)`` of the original scan in pixels.
+    origin
+        Model-pixel position of cell ``(0, 0)``'s window (negative when the resampled scan was
+        padded on its top and left so that windows centre on its border too).
     """
 
     stride: int
     tile: tuple[int, int]
     scale: tuple[float, float]
     scan_shape: tuple[int, int]
+    origin: tuple[int, int] = (0, 0)
 
     def cell_centres(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return the scan coordinates of the centres of cells ``(rows, cols)``."""
-        r = (np.asarray(rows, dtype=np.float64) * self.stride + self.tile[0] / 2) / self.scale[0]
-        c = (np.asarray(cols, dtype=np.float64) * self.stride + self.tile[1] / 2) / self.scale[1]
-        return r, c
+        r = np.asarray(rows, dtype=np.float64) * self.stride + self.origin[0] + self.tile[0] / 2
+        c = np.asarray(cols, dtype=np.float64) * self.stride + self.origin[1] + self.tile[1] / 2
+        return r / self.scale[0], c / self.scale[1]
 
     def footprint_extent(self, map_shape: tuple[int, int]) -> tuple[float, float, float, float]:
         """Return ``(top, left, bottom, right)`` scan coordinates covered by all footprints."""
-        top = (self.tile[0] - self.stride) / 2 / self.scale[0]
-        left = (self.tile[1] - self.stride) / 2 / self.scale[1]
+        top = (self.origin[0] + (self.tile[0] - self.stride) / 2) / self.scale[0]
+        left = (self.origin[1] + (self.tile[1] - self.stride) / 2) / self.scale[1]
         return (
             top,
             left,
@@ -58,7 +62,8 @@ class MapGeometry:
         """Return the scan box ``(top, left, bottom, right)`` (bottom/right exclusive, clipped)
         covered by the footprints of cells ``row0..row1`` x ``col0..col1`` (inclusive)."""
         sr, sc = self.scale
-        half_r, half_c = (self.tile[0] - self.stride) / 2, (self.tile[1] - self.stride) / 2
+        half_r = self.origin[0] + (self.tile[0] - self.stride) / 2
+        half_c = self.origin[1] + (self.tile[1] - self.stride) / 2
         top = (row0 * self.stride + half_r) / sr
         left = (col0 * self.stride + half_c) / sc
         bottom = ((row1 + 1) * self.stride + half_r) / sr
