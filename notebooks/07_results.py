@@ -160,11 +160,11 @@ table1 = with_published(pd.DataFrame(rows), "binary", BINARY)
 table1_text = with_intervals(table1, BINARY)
 glue("c07_table1", table1_text, display=False)
 main_row = rows[0]
-glue("c07_main_acc", main_row["accuracy"], display=False)
-glue("c07_main_recall", main_row["recall"], display=False)
+glue("c07_main_acc", float(main_row["accuracy"]), display=False)
+glue("c07_main_recall", float(main_row["recall"]), display=False)
 glue("c07_main_auc", row_interval(main_row), display=False)
 glue("c07_main_recipe", binary_recipes[0], display=False)
-glue("c07_main_spec", main_row["specificity"], display=False)
+glue("c07_main_spec", float(main_row["specificity"]), display=False)
 if main_row["recall"] == 1 and main_row["specificity"] == 0:
     main_note = "at the 0.5 threshold the run calls every tile abnormal, which a large W invites after short training"
 elif main_row["recall"] == 0 and main_row["specificity"] == 1:
@@ -264,7 +264,7 @@ table3 = with_published(pd.DataFrame(rows3), "mias", BINARY)
 table3_text = with_intervals(table3, BINARY)
 glue("c07_table3", table3_text, display=False)
 glue("c07_ood_auc", row_interval(rows3[0]), display=False)
-glue("c07_ood_recall", rows3[0]["recall"], display=False)
+glue("c07_ood_recall", float(rows3[0]["recall"]), display=False)
 table3_text
 
 # %% [markdown]
@@ -344,7 +344,7 @@ plt.show()
 main_pred = predictions[binary_recipes[0]]
 glue(
     "c07_t90",
-    threshold_for_recall(main_pred["label_binary"], main_pred["probability"], 0.9),
+    float(threshold_for_recall(main_pred["label_binary"], main_pred["probability"], 0.9)),
     display=False,
 )
 plot_pr_curve(
