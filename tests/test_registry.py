@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import pkgutil
 import shutil
 import tarfile
 from pathlib import Path
 
 import pytest
 
+from mammo_lib import commands
 from mammo_lib.cli import main
 from mammo_lib.sources import registry
 from mammo_lib.sources.registry import (
@@ -174,4 +176,8 @@ def test_help_lists_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["--help"])
     assert info.value.code == 0
-    assert "fetch" in capsys.readouterr().out
+    listed = capsys.readouterr().out
+    modules = [m.name for m in pkgutil.iter_modules(commands.__path__)]
+    assert len(modules) >= 2
+    for module in modules:
+        assert module.replace("_", "-") in listed, f"mammo --help does not list {module}"
