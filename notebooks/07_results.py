@@ -21,12 +21,12 @@
 
 # %% tags=["parameters"]
 seed = 0
-synthetic_cases = 24  # synthetic CBIS-DDSM scans behind each dataset (as chapter 06)
+synthetic_cases = 64  # synthetic CBIS-DDSM scans behind each dataset (as chapter 06)
 scan_size = "small"  # synthetic scan geometry: "small" or "full"
 val_fraction = 0.2  # share of training patients held out for validation
 model_name = "vgg_lite"  # the model of chapter 06
-image_size = 64  # tiles are resized to this side when read (the study: 299)
-epochs = 12  # epochs of the main runs (shared with chapter 06, whose runs are reused)
+image_size = 128  # tiles are resized to this side when read (as chapter 06; the study: 299)
+epochs = 30  # epochs of the main runs (as chapter 06, whose run is reused)
 batch_size = 32
 pos_weight = 6.0  # W of the main runs
 model_width = 0.5  # filter multiplier of the convolutions; 1.0 is the model of the study

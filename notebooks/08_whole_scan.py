@@ -25,13 +25,13 @@
 seed = 0
 dataset_dir = None  # a folder built by `mammo build-dataset` on your own data; None: synthetic
 recipe = "9"
-synthetic_cases = 24
+synthetic_cases = 64
 scan_size = "small"
 val_fraction = 0.2
 model_name = "vgg_lite"
 labels = "binary"
 image_size = 128
-epochs = 12
+epochs = 30
 batch_size = 32
 pos_weight = 6.0
 model_width = 0.5
