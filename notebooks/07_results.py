@@ -523,6 +523,6 @@ shortcut_table
 # The synthetic datasets are small, so the intervals of tables 1, 2 and 4 are wide, and the
 # W and contrast runs are trained for {glue:text}`c07_sweep_epochs` epoch(s) only, too
 # little for their probabilities to spread over the threshold range
-# ({numref}`fig-07-contrast`). The synthetic-trained models in this build are weak; the
-# numbers on real data are the MIAS rows of table 3. With the `paper` profile and a
+# ({numref}`fig-07-contrast`). The main runs are small models trained briefly on synthetic
+# tiles; the numbers on real data are the MIAS rows of table 3. With the `paper` profile and a
 # CBIS-DDSM download the same code evaluates the study's full-size runs.
