@@ -136,14 +136,11 @@ print(f"{model_name} at {image_size}x{image_size}: {classifier.count_params():,}
 # steps: {glue:text}`c06_epochs` epochs over the {glue:text}`c06_n_train` training tiles
 # cut from {glue:text}`c06_cases` synthetic CBIS-DDSM scans (and as many synthetic DDSM
 # normal scans). An earlier quick build of this book used 24 scans and 24 epochs, a little
-# over two hundred steps with fewer than sixty abnormal training tiles: the model had then
-# barely begun to separate the classes even on its own training tiles, and its validation
-# AUC was at chance. It was under-trained, not mis-normalised (recomputing the batch-norm
-# statistics on training tiles after training did not help), and simple features of the
-# same tiles (the maxima of band-pass filters) did separate them, so the signal was there.
-# The fix is more data and more steps, not easier lesions: the synthetic generator keeps
-# its default contrast, and chapter 07 measures how well acquisition statistics alone,
-# without looking at any lesion, tell the classes apart.
+# over two hundred steps with fewer than sixty abnormal training tiles, and its model had
+# barely begun to separate the classes even on its own training tiles. The fix is more data
+# and more steps, not easier lesions: the synthetic generator keeps its default lesion
+# contrast, and chapter 07 measures how well acquisition statistics alone, without looking
+# at any lesion, tell the classes apart.
 
 # %% tags=["hide-output"]
 base = TrainConfig(
