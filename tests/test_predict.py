@@ -310,3 +310,23 @@ def test_border_margin_keeps_alignment() -> None:
     assert margin(299) == (128, 128)  # first window centred 21.5 px inside the scan
     assert margin(128) == (64, 64)  # centred on the scan's edge
     assert margin(64) == (0, 0)  # half a tile is less than one stride
+
+
+def test_json_records_the_tissue_mask_and_it_can_be_turned_off(
+    run_dir: Path, mias_scan: Path, tmp_path: Path, capsys
+) -> None:
+    common = ["--model", str(run_dir), "--threshold", "0.3", "--pixel-spacing", "0.2"]
+    assert main(["predict", str(mias_scan), *common, "--out", str(tmp_path / "on")]) == 0
+    off = ["predict", str(mias_scan), *common, "--out", str(tmp_path / "off"), "--no-tissue-mask"]
+    assert main(off) == 0, capsys.readouterr().err
+    on_summary, on_map, _ = _outputs(tmp_path / "on", mias_scan.stem)
+    off_summary, off_map, _ = _outputs(tmp_path / "off", mias_scan.stem)
+    assert on_summary["tissue_mask"] is True and off_summary["tissue_mask"] is False
+    assert "tissue_fraction" not in off_summary
+    tissue = on_map > 0
+    fraction = on_summary["tissue_fraction"]
+    assert 0.1 < fraction < 0.9 and tissue.mean() <= fraction + 1e-6
+    # inside the tissue the maps agree; outside, the masked map is 0
+    inside = on_map != 0
+    np.testing.assert_allclose(on_map[inside], off_map[inside], atol=1e-6)
+    assert on_summary["scan_probability"] <= off_summary["scan_probability"] + 1e-6

@@ -63,6 +63,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="fcn: the fully convolutional network (default); sliding: the tile classifier on "
         "every crop of the same grid, each crop alone as in training (slower)",
     )
+    parser.add_argument(
+        "--no-tissue-mask",
+        dest="tissue_mask",
+        action="store_false",
+        help="map the whole scan; by default cells outside the breast (air, labels, borders) "
+        "are set to 0 before the score and the regions",
+    )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     parser.set_defaults(func=run)
 
@@ -98,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
                 score=args.score,
                 top_k=args.top_k,
                 method=args.method,
+                use_tissue_mask=args.tissue_mask,
             )
             files = write_prediction(prediction, args.out, stem)
         except Exception as exc:  # one bad scan must not stop the others; named on stderr

@@ -51,6 +51,7 @@ from mammo_lib.scan.fcn import (
     to_fully_convolutional,
 )
 from mammo_lib.scan.regions import MapGeometry, Region, find_regions
+from mammo_lib.scan.tissue import breast_mask, restrict_to_tissue, tissue_cells
 from mammo_lib.sources.report import ImageReadError
 
 #: Pixel spacing (mm) assumed for the training scans and for scans that state none.
@@ -316,6 +317,7 @@ class ScanPrediction:
     pixel_spacing_source: str
     resampled_shape: tuple[int, int]
     info: dict[str, Any] = field(default_factory=dict)
+    tissue: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready summary."""
@@ -378,6 +380,7 @@ def predict_scan(
     score: ScoreMethod = DEFAULT_SCORE,
     top_k: int = DEFAULT_TOP_K,
     method: Literal["fcn", "sliding"] = "fcn",
+    use_tissue_mask: bool = True,
 ) -> ScanPrediction:
     """Map one scan with a run's model.
 
@@ -432,6 +435,13 @@ def predict_scan(
         scan_shape=scan.image.shape,
         origin=(-margin[0], -margin[1]),
     )
+    cells = None
+    tissue_info: dict[str, Any] = {"tissue_mask": bool(use_tissue_mask)}
+    if use_tissue_mask:
+        cells = tissue_cells(breast_mask(scan.image), geometry, prob.shape)
+        prob = restrict_to_tissue(prob, cells)
+        tissue_info["tissue_fraction"] = round(float(cells.mean()), 6)
+        tissue_info["tissue_outside"] = "set to 0"
     return ScanPrediction(
         scan=scan,
         prob_map=prob,
@@ -450,7 +460,9 @@ def predict_scan(
             "method": "fully convolutional" if method == "fcn" else "sliding window",
             "training_pixel_spacing_mm": round(target, 6),
             "training_scale_source": predictor.scale.source,
+            **tissue_info,
         },
+        tissue=cells,
     )
 
 

@@ -1,0 +1,90 @@
+"""Breast-tissue mask of a whole scan, and its projection onto a probability-map grid.
+
+The tile classifier only ever saw tiles inside the breast, so its map is meaningless (and
+often highest) on air, the skin line's outside, film labels and white borders. As a CAD
+system would, :func:`breast_mask` finds the breast (Otsu thresholds applied to ever darker
+classes of a downsampled scan, a small opening that cuts thin bridges to borders, the
+largest bright connected component,
+holes filled) and :func:`tissue_cells` marks the map cells whose receptive-field centre lies
+in it. :func:`restrict_to_tissue` sets every other cell to 0 (not NaN: 0 is the "normal"
+probability, so the scan score, peaks and regions need no NaN handling and the map stays a
+valid probability map).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from mammo_lib.imaging.spectrum import otsu_threshold, tissue_mask
+from mammo_lib.scan.regions import MapGeometry
+
+#: Longest side (pixels) of the downsampled scan the mask is computed on.
+MASK_MAX_SIDE = 512
+#: Opening radius (downsampled pixels) that detaches borders and labels touching the breast.
+MASK_OPENING = 2
+#: Otsu applied this many times, each on the darker class of the previous one.
+OTSU_LEVELS = 3
+
+
+def _fat_threshold(small: np.ndarray, levels: int) -> float:
+    """Otsu on the scan, then on its darker class, `levels` times in all.
+
+    The first split separates dense tissue from fat and air; the dim fat near the skin line
+    is only separated from the air by the later ones.
+    """
+    threshold = otsu_threshold(small)
+    for _ in range(levels - 1):
+        darker = small[small <= threshold]
+        if darker.size < 2 or np.ptp(darker) == 0:
+            break
+        threshold = otsu_threshold(darker)
+    return threshold
+
+
+def breast_mask(
+    image: np.ndarray, max_side: int = MASK_MAX_SIDE, opening: int = MASK_OPENING
+) -> np.ndarray:
+    """Return the breast of a scan: bool, the scan's shape.
+
+    Parameters
+    ----------
+    image
+        2-D greyscale scan, bright = dense.
+    max_side
+        The scan is block-averaged so that its longest side is at most this.
+    opening
+        Iterations of binary opening before the largest component is kept.
+    """
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim != 2:
+        raise ValueError(f"expected a 2-D scan, got shape {image.shape}")
+    factor = max(1, int(np.ceil(max(image.shape) / max_side)))
+    rows, cols = -(-image.shape[0] // factor) * factor, -(-image.shape[1] // factor) * factor
+    padded = np.pad(image, ((0, rows - image.shape[0]), (0, cols - image.shape[1])), mode="edge")
+    small = padded.reshape(rows // factor, factor, cols // factor, factor).mean(axis=(1, 3))
+    threshold = _fat_threshold(small, OTSU_LEVELS)
+    bright = small > threshold
+    if opening > 0:
+        bright = ndimage.binary_opening(bright, iterations=opening)
+    # tissue_mask: largest component above the threshold, holes filled
+    mask = tissue_mask(bright.astype(np.float32), 0.5)
+    full = np.repeat(np.repeat(mask, factor, axis=0), factor, axis=1)
+    return full[: image.shape[0], : image.shape[1]]
+
+
+def tissue_cells(mask: np.ndarray, geometry: MapGeometry, map_shape: tuple[int, int]) -> np.ndarray:
+    """Return a bool map: True where the cell's receptive-field centre lies in `mask`."""
+    r, c = geometry.cell_centres(np.arange(map_shape[0]), np.arange(map_shape[1]))
+    ri, ci = np.floor(r).astype(int), np.floor(c).astype(int)
+    ok_r = (ri >= 0) & (ri < mask.shape[0])
+    ok_c = (ci >= 0) & (ci < mask.shape[1])
+    cells = mask[np.clip(ri, 0, mask.shape[0] - 1)][:, np.clip(ci, 0, mask.shape[1] - 1)]
+    return cells & ok_r[:, None] & ok_c[None, :]
+
+
+def restrict_to_tissue(prob_map: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Return a copy of `prob_map` with the cells outside tissue set to 0."""
+    if cells.shape != prob_map.shape:
+        raise ValueError(f"tissue cells {cells.shape} do not match the map {prob_map.shape}")
+    return np.where(cells, prob_map, 0).astype(prob_map.dtype)
