@@ -318,6 +318,7 @@ class ScanPrediction:
     resampled_shape: tuple[int, int]
     info: dict[str, Any] = field(default_factory=dict)
     tissue: np.ndarray | None = field(default=None, repr=False)
+    raw_map: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready summary."""
@@ -435,11 +436,11 @@ def predict_scan(
         scan_shape=scan.image.shape,
         origin=(-margin[0], -margin[1]),
     )
-    cells = None
+    cells, raw = None, None
     tissue_info: dict[str, Any] = {"tissue_mask": bool(use_tissue_mask)}
     if use_tissue_mask:
         cells = tissue_cells(breast_mask(scan.image), geometry, prob.shape)
-        prob = restrict_to_tissue(prob, cells)
+        raw, prob = prob, restrict_to_tissue(prob, cells)
         tissue_info["tissue_fraction"] = round(float(cells.mean()), 6)
         tissue_info["tissue_outside"] = "set to 0"
     return ScanPrediction(
@@ -463,6 +464,7 @@ def predict_scan(
             **tissue_info,
         },
         tissue=cells,
+        raw_map=raw,
     )
 
 
