@@ -310,7 +310,8 @@ mask_topk
 # Over {glue:text}`c08_syn_scans` held-out synthetic scans with
 # {glue:text}`c08_syn_lesions` lesions, the highest peak of the fully convolutional map hits
 # {glue:text}`c08_syn_top1:.0%` of the lesions and the top {glue:text}`c08_syn_k` peaks
-# {glue:text}`c08_syn_topk:.0%`. For scale: one cell drawn at random from a scan's map would
+# {glue:text}`c08_syn_topk:.0%`. For scale: one cell drawn at random from the breast's cells
+# of a scan's map would
 # hit its lesion with probability {glue:text}`c08_syn_chance:.0%`, the level a model that
 # knows nothing reaches with its top peak. These numbers can only be as good as the tile
 # classifier behind them: the checkpoint used here (the epoch with the lowest validation

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -140,6 +142,11 @@ def test_chance_hit_fraction() -> None:
     # an 11x11 map; a zero-radius lesion at a cell centre is hit by that cell only
     case = _case({}, [Lesion.from_circle(*_centre(3, 3), 0)], "one")
     assert chance_hit_fraction([case]) == pytest.approx(1 / 121)
+    # restricted to a 5x5 block of tissue cells holding the lesion's cell: 1 in 25
+    tissue = np.zeros((11, 11), dtype=bool)
+    tissue[1:6, 1:6] = True
+    masked = dataclasses.replace(case, tissue=tissue)
+    assert chance_hit_fraction([masked]) == pytest.approx(1 / 25)
     normal = _case({}, [], "normal")
     assert np.isnan(chance_hit_fraction([normal]))
 

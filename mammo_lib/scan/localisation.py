@@ -88,6 +88,7 @@ class LocalisationCase:
     prob_map: np.ndarray
     geometry: MapGeometry
     lesions: list[Lesion] = field(default_factory=list)
+    tissue: np.ndarray | None = None
 
     @property
     def default_tolerance(self) -> float:
@@ -242,7 +243,9 @@ def scan_scores(cases: Sequence[LocalisationCase], k: int = DEFAULT_TOP_K) -> pd
 def _case_from_prediction(
     scan_id: str, prediction: ScanPrediction, lesions: list[Lesion]
 ) -> LocalisationCase:
-    return LocalisationCase(scan_id, prediction.prob_map, prediction.geometry, lesions)
+    return LocalisationCase(
+        scan_id, prediction.prob_map, prediction.geometry, lesions, prediction.tissue
+    )
 
 
 def synthetic_cases(
@@ -364,12 +367,16 @@ def chance_hit_fraction(cases: Sequence[LocalisationCase], tolerance: float | No
 
     The baseline for the top-1 hit fraction: a map that knows nothing hits a lesion with the
     probability that a random cell lies within the tolerance of it. Averaged over lesions.
+    When a case carries a tissue mask, the cell is drawn from the breast's cells only.
     """
     rates = []
     for case in cases:
         if not case.lesions:
             continue
-        rows, cols = np.indices(case.prob_map.shape)
-        hits = _hit_matrix(case, rows.ravel(), cols.ravel(), tolerance)
+        if case.tissue is not None and case.tissue.any():
+            rows, cols = np.nonzero(case.tissue)
+        else:
+            rows, cols = (a.ravel() for a in np.indices(case.prob_map.shape))
+        hits = _hit_matrix(case, rows, cols, tolerance)
         rates += list(hits.mean(axis=0))
     return float(np.mean(rates)) if rates else float("nan")
