@@ -294,7 +294,7 @@ mask_topk = pd.concat(
     },
     names=["map"],
 ).droplevel(1)
-nomask_topk = mask_topk.loc["whole scan"].set_index("k")
+nomask_topk = top_k_hits(unmasked_cases, ks=top_ks).set_index("k")
 glue("c08_syn_top1_nomask", float(nomask_topk.loc[top_ks[0], "fraction"]), display=False)
 glue("c08_syn_topk_nomask", float(nomask_topk.loc[top_ks[-1], "fraction"]), display=False)
 tissue_fraction = np.mean([p.info["tissue_fraction"] for p in predictions.values()])
