@@ -8,6 +8,7 @@ import imagecodecs
 import numpy as np
 import pytest
 
+from mammo_lib.sources import ddsm
 from mammo_lib.sources.ddsm import (
     IcsFormatError,
     ViewInfo,
@@ -115,6 +116,57 @@ def test_ljpeg_round_trip_is_bit_exact(tmp_path: Path, bits: int) -> None:
         decoded = read_ljpeg(path, header.views[view])
         assert decoded.dtype == np.uint16
         np.testing.assert_array_equal(decoded, image)
+
+
+@pytest.mark.parametrize("bits", [12, 16])
+@pytest.mark.parametrize("predictor", range(1, 8))
+def test_both_decoders_are_exact_for_every_predictor(
+    tmp_path: Path, bits: int, predictor: int
+) -> None:
+    """Every decoder is exact on streams from two encoders (libjpeg-turbo and lj92)."""
+    rng = np.random.default_rng(SEED + predictor)
+    # film-like: a smooth ramp with texture, and one run of saturated and zero pixels
+    ramp = np.linspace(0, 2**bits - 1, 61)[None, :] * np.linspace(0.2, 1, 47)[:, None]
+    image = np.clip(ramp + rng.normal(0, 2 ** (bits - 6), ramp.shape), 0, 2**bits - 1)
+    image = image.astype(np.uint16)
+    image[5, :20], image[6, :20] = 2**bits - 1, 0
+    streams = {
+        "libjpeg-turbo": imagecodecs.jpeg8_encode(
+            image, lossless=True, predictor=predictor, bitspersample=bits
+        )
+    }
+    if predictor == 1:  # the only predictor lj92 writes
+        streams["lj92"] = imagecodecs.ljpeg_encode(image, bitspersample=bits)
+    for encoder, stream in streams.items():
+        path = tmp_path / f"{encoder}.LJPEG"
+        path.write_bytes(stream)
+        for decoder in (*ddsm.LJPEG_DECODERS, "auto"):
+            decoded = read_ljpeg(path, decoder=decoder)
+            np.testing.assert_array_equal(decoded, image, err_msg=f"{encoder} -> {decoder}")
+
+
+def test_auto_decoder_falls_back_to_the_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = np.arange(12 * 10, dtype=np.uint16).reshape(12, 10) * 30
+    path = tmp_path / "x.LJPEG"
+    path.write_bytes(imagecodecs.ljpeg_encode(image, bitspersample=12))
+
+    def refuse(data: bytes) -> np.ndarray:
+        raise RuntimeError("lj92_open returned LJ92_ERROR_CORRUPT")  # as imagecodecs.LjpegError
+
+    def wrong_size(data: bytes) -> np.ndarray:
+        return np.zeros((3, 4), np.uint16)
+
+    for fast in (refuse, wrong_size):
+        monkeypatch.setitem(ddsm.LJPEG_DECODERS, "libjpeg-turbo", fast)
+        monkeypatch.setitem(ddsm.LJPEG_DECODERS, "lj92", fast)
+        np.testing.assert_array_equal(read_ljpeg(path), image)
+    monkeypatch.setitem(ddsm.LJPEG_DECODERS, "libjpeg", refuse)
+    with pytest.raises(ImageReadError, match=r"x\.LJPEG.*libjpeg-turbo: .*lj92: .*libjpeg: "):
+        read_ljpeg(path)
+    with pytest.raises(ValueError, match="unknown decoder 'pvrg'"):
+        read_ljpeg(path, decoder="pvrg")
 
 
 def test_swapped_header_is_reshaped_with_a_warning(tmp_path: Path) -> None:

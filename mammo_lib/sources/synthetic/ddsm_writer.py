@@ -25,7 +25,7 @@ and ``RESOLUTION`` (micrometres) are the digitizer's (see :mod:`.digitizers`; a 
 keeps the digitizer's nominal resolution in the text although its images have a third of the
 pixels per side). Volumes by site letter: A normal_01-04, B normal_05-06, C normal_07-08,
 D normal_09-12. The LJPEG files are standard lossless JPEG (SOF3, predictor 1) written by
-imagecodecs; pylibjpeg-libjpeg decodes them, as it decodes the original PVRG-written files.
+imagecodecs (liblj92); the reader decodes them as it decodes the original PVRG-written files.
 """
 
 from __future__ import annotations
