@@ -143,3 +143,16 @@ def test_corrupted_shard_error_names_the_file(tmp_path):
         tfrecord.make_dataset([tmp_path / "missing.tfrecord"], batch_size=1, shuffle=False, seed=0)
     with pytest.raises(ValueError, match="label must be"):
         tfrecord.make_dataset([good], label="pathology", batch_size=1, shuffle=False, seed=0)
+
+
+def test_png_tiles_are_deterministic_and_lossless():
+    from mammo_lib.dataset.png import decode_png, encode_png
+
+    rng = np.random.default_rng(3)
+    tile = np.clip(rng.normal(120, 40, (31, 29)), 0, 255).astype(np.uint8)
+    data = encode_png(tile)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert encode_png(tile) == data == encode_png(tile[..., None])
+    np.testing.assert_array_equal(decode_png(data), tile)
+    with pytest.raises(ValueError, match=r"2-D uint8 array, got float64 \(31, 29\)"):
+        encode_png(tile.astype(float))

@@ -45,7 +45,14 @@ from mammo_lib.dataset.splits import (
     quota_splits,
     resolve_official_overlap,
 )
-from mammo_lib.dataset.tasks import Roi, ScanTask, file_fingerprint, load_result, run_task
+from mammo_lib.dataset.tasks import (
+    TASK_VERSION,
+    Roi,
+    ScanTask,
+    file_fingerprint,
+    load_result,
+    run_task,
+)
 
 MANIFEST = "manifest.json"
 RECORDS = "records.csv"
@@ -435,10 +442,9 @@ def _atomic_write_text(path: Path, text: str) -> None:
 
 
 def dataset_dir(recipe: Recipe, plan_: Plan, seed: int, root: Path | None = None) -> Path:
-    """``<root>/<recipe>-<key>``, the key a hash of recipe, inputs and seed."""
-    key = hashlib.sha256(f"{recipe.key()}|{plan_.inputs_hash()}|{int(seed)}".encode()).hexdigest()[
-        :12
-    ]
+    """``<root>/<recipe>-<key>``, the key a hash of recipe, inputs, seed and task version."""
+    text = f"{recipe.key()}|{plan_.inputs_hash()}|{int(seed)}|{TASK_VERSION}"
+    key = hashlib.sha256(text.encode()).hexdigest()[:12]
     root = Path(root) if root is not None else work_dir() / "datasets"
     return root / f"{recipe.name}-{key}"
 

@@ -26,8 +26,9 @@ from mammo_lib.extract import cbis, mias, normals
 from mammo_lib.extract.common import Box, ExtractionSkip, ddsm_to_uint8, scan_rng, to_uint8
 from mammo_lib.sources.report import ImageReadError
 
-#: Bump when the task output format or extraction code changes meaning.
-TASK_VERSION = 1
+#: Bump when the task output or the extraction code changes (it is part of the dataset key).
+#: 2: tiles PNG-encoded at zlib level 1 through imagecodecs.
+TASK_VERSION = 2
 
 
 @dataclass(frozen=True)
