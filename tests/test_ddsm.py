@@ -169,6 +169,27 @@ def test_auto_decoder_falls_back_to_the_reference(
         read_ljpeg(path, decoder="pvrg")
 
 
+def test_a_fast_decoder_that_disagrees_with_the_reference_is_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = (np.arange(20 * 16, dtype=np.uint16).reshape(20, 16) * 7) % 4096
+    path = tmp_path / "x.LJPEG"
+    path.write_bytes(imagecodecs.ljpeg_encode(image, bitspersample=12))
+    calls = []
+
+    def off_by_one(data: bytes) -> np.ndarray:
+        calls.append(1)
+        return imagecodecs.ljpeg_decode(data) + 1
+
+    monkeypatch.setattr(ddsm, "_DECODER_CHECKS", {})
+    monkeypatch.setitem(ddsm.LJPEG_DECODERS, "libjpeg-turbo", off_by_one)
+    with pytest.warns(RuntimeWarning, match=r"x\.LJPEG: the libjpeg-turbo decoder disagrees"):
+        np.testing.assert_array_equal(read_ljpeg(path), image)
+    np.testing.assert_array_equal(read_ljpeg(path), image)  # lj92 now, after its own check
+    assert len(calls) == 1
+    assert ddsm._DECODER_CHECKS == {"libjpeg-turbo": False, "lj92": True}
+
+
 def test_swapped_header_is_reshaped_with_a_warning(tmp_path: Path) -> None:
     rng = np.random.default_rng(SEED)
     image = rng.integers(0, 4096, (30, 20)).astype(np.uint16)

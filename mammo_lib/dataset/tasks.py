@@ -148,7 +148,8 @@ def _read_ddsm_scan(task: ScanTask) -> np.ndarray:
     info = task.extra.get("view_info")
     view = ViewInfo(*info) if info else None
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # swapped headers are reshaped and listed by the finder
+        # swapped headers are reshaped and listed by the finder; other warnings go through
+        warnings.filterwarnings("ignore", message=".*pixel stream reshaped", category=UserWarning)
         image = read_ljpeg(task.path, view)
     return ddsm_to_uint8(image, task.digitizer, site=task.patient_id[:1])
 

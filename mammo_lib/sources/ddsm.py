@@ -15,9 +15,11 @@ The header, not the case letter, is authoritative for the digitizer.
 with libjpeg-turbo (through imagecodecs), about 5x faster than pylibjpeg-libjpeg; a stream it
 refuses goes to liblj92, then to pylibjpeg-libjpeg, the reference. ``tests/test_ddsm.py`` checks
 that all three agree bit for bit for every predictor (1-7) at 12 and 16 bits, on streams from
-two different encoders. Some streams carry width and height swapped
-with respect to the ``.ics``: the pixel stream is in the raster order of the true image, so it
-is *reshaped* (not transposed) to the ``.ics`` geometry, with a warning.
+two different encoders; and on real files, each process checks the fast decoder's first image
+against the reference and drops the fast decoder if they differ, so the pixels never depend on
+the decoder. Some streams carry width and height swapped with respect to the ``.ics``: the
+pixel stream is in the raster order of the true image, so it is *reshaped* (not transposed) to
+the ``.ics`` geometry, with a warning.
 
 Identifiers: ``case_id`` is the stem shared by the case's files, ``"A_0002_1"`` (the ``.ics``
 ``filename`` with ``-`` read as ``_``); ``patient_id`` is the volume letter and case number,
@@ -290,6 +292,39 @@ LJPEG_DECODERS: dict[str, Callable[[bytes], np.ndarray]] = {
 }
 
 
+#: The decoder the others are checked against.
+REFERENCE_DECODER = "libjpeg"
+
+#: Per process: whether each fast decoder agreed with the reference on the first real stream.
+_DECODER_CHECKS: dict[str, bool] = {}
+
+
+def _check_against_reference(name: str, image: np.ndarray, data: bytes, path: Path) -> np.ndarray:
+    """Compare a fast decoder's first image in this process with the reference decoder's.
+
+    On agreement the fast decoder is trusted from then on; on disagreement it is not used
+    again in this process, a warning names the file, and the reference image is returned, so
+    the output never depends on which decoder ran.
+    """
+    try:
+        reference = np.asarray(LJPEG_DECODERS[REFERENCE_DECODER](data))
+    except (RuntimeError, ValueError) as exc:
+        raise ImageReadError(
+            path, f"{name} decoded it but the reference {REFERENCE_DECODER} cannot ({exc})"
+        ) from exc
+    agree = reference.shape == image.shape and np.array_equal(reference, image)
+    _DECODER_CHECKS[name] = agree
+    if agree:
+        return image
+    warnings.warn(
+        f"{path}: the {name} decoder disagrees with {REFERENCE_DECODER} on this stream; "
+        f"{REFERENCE_DECODER} decodes the rest",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    return reference
+
+
 def read_ljpeg(
     path: str | os.PathLike[str],
     view: ViewInfo | None = None,
@@ -313,7 +348,9 @@ def read_ljpeg(
     decoder
         One of :data:`LJPEG_DECODERS`: ``"libjpeg-turbo"`` (fastest), ``"lj92"``, ``"libjpeg"``
         (pylibjpeg-libjpeg, the reference); or ``"auto"``: each in that order until one
-        decodes the stream to the frame header's size.
+        decodes the stream to the frame header's size. In ``"auto"`` mode the first image a
+        fast decoder gives in a process is also decoded by the reference and compared: a
+        decoder that disagrees is dropped (with a warning) and the reference image returned.
 
     Returns
     -------
@@ -336,7 +373,10 @@ def read_ljpeg(
         raise ImageReadError(path, "truncated: no end-of-image marker after the scan data")
     if decoder not in ("auto", *LJPEG_DECODERS):
         raise ValueError(f"unknown decoder {decoder!r}; use auto, {', '.join(LJPEG_DECODERS)}")
-    names = list(LJPEG_DECODERS) if decoder == "auto" else [decoder]
+    if decoder == "auto":
+        names = [n for n in LJPEG_DECODERS if _DECODER_CHECKS.get(n) is not False]
+    else:
+        names = [decoder]
     failures = []
     for name in names:
         try:
@@ -351,6 +391,8 @@ def read_ljpeg(
         )
     else:
         raise ImageReadError(path, f"lossless JPEG cannot be decoded ({'; '.join(failures)})")
+    if decoder == "auto" and name != REFERENCE_DECODER and name not in _DECODER_CHECKS:
+        image = _check_against_reference(name, image, data, path)
     image = np.asarray(image)
     if image.ndim != 2:
         raise ImageReadError(path, f"expected one grey channel, decoded shape {image.shape}")
