@@ -130,6 +130,40 @@ def test_local_cluster_build_is_byte_identical(built, inputs, recipe, tmp_path):
     assert manifest["splits"]["mias"]["records"] > 0
 
 
+@pytest.mark.slow
+def test_local_n_scheduler_is_byte_identical(built, inputs, recipe, tmp_path):
+    out = build.build_dataset(
+        recipe, inputs, seed=5, scheduler="local:2", out_root=tmp_path, progress=False
+    )
+    assert _files(out) == _files(built)
+    with pytest.raises(ValueError, match="expected local:N"):
+        build.run_tasks([object()], str, "local:two", progress=False)
+
+
+@pytest.mark.slow
+def test_local_cluster_workers_keep_glibc_adaptive_malloc():
+    import os
+
+    from distributed import Client
+
+    from mammo_lib.dataset.cluster import TRIM_VARIABLE, local_cluster
+
+    def read_env() -> str | None:
+        return os.environ.get(TRIM_VARIABLE)
+
+    with local_cluster(2, trim_env=True) as cluster, Client(cluster) as client:
+        assert set(client.run(read_env).values()) == {"65536"}  # dask's default
+    os.environ[TRIM_VARIABLE] = "65536"  # as an earlier cluster's nanny may leave it here
+    with local_cluster(2) as cluster, Client(cluster) as client:
+        values = client.run(read_env)
+    assert len(values) == 2
+    assert set(values.values()) == {None}
+    assert os.environ[TRIM_VARIABLE] == "65536"  # restored for the caller
+    os.environ.pop(TRIM_VARIABLE)
+    with pytest.raises(ValueError, match="at least 1"):
+        local_cluster(0)
+
+
 def test_threads_scheduler_is_byte_identical(built, inputs, recipe, tmp_path):
     out = build.build_dataset(
         recipe, inputs, seed=5, scheduler="threads", out_root=tmp_path, progress=False

@@ -52,8 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--scheduler",
         default=None,
-        help="'threads' (default), 'sync', 'processes' or a dask.distributed "
-        "address such as tcp://10.0.0.5:8786",
+        help="'threads' (default), 'sync', 'processes', 'local:N' (a dask.distributed cluster "
+        "of N worker processes) or the address of a running scheduler such as "
+        "tcp://10.0.0.5:8786",
     )
     parser.add_argument("--out-root", type=Path, help="parent folder (default WORK_DIR/datasets)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -320,8 +320,9 @@ def run_tasks(
     ----------
     scheduler
         None or ``"threads"`` (local threads), ``"sync"``/``"synchronous"`` (this thread),
-        ``"processes"``, a ``dask.distributed`` scheduler address (``"tcp://..."``), or a
-        ``distributed.Client``.
+        ``"processes"``, ``"local:N"`` (a ``dask.distributed`` cluster of N worker processes
+        started for this call, see :func:`mammo_lib.dataset.cluster.local_cluster`), a
+        ``dask.distributed`` scheduler address (``"tcp://..."``), or a ``distributed.Client``.
     progress
         Show a tqdm progress bar.
     """
@@ -345,6 +346,16 @@ def run_tasks(
                 return list(dask.compute(*delayed, scheduler=scheduler or "threads"))
         from distributed import Client, as_completed
 
+        cluster = None
+        if isinstance(scheduler, str) and scheduler.startswith("local:"):
+            from mammo_lib.dataset.cluster import local_cluster
+
+            try:
+                n_workers = int(scheduler.split(":", 1)[1])
+            except ValueError:
+                raise ValueError(f"scheduler {scheduler!r}: expected local:N, N workers") from None
+            cluster = local_cluster(n_workers)
+            scheduler = cluster.scheduler_address
         client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
         try:
             futures = client.map(function, list(tasks), pure=False)
@@ -354,6 +365,8 @@ def run_tasks(
         finally:
             if client is not scheduler:
                 client.close()
+            if cluster is not None:
+                cluster.close()
     finally:
         bar.close()
 
