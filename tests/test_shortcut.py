@@ -1,16 +1,21 @@
-"""The shortcut test: image statistics, and the patient-grouped classifier on them."""
+"""The shortcut test: image statistics, the patient-grouped classifier, the pipeline test."""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import ndimage, stats
 
+from mammo_lib.evaluate.pipeline_shortcut import load_normal_tiles, pipeline_test
 from mammo_lib.evaluate.shortcut import (
     QUANTILES,
     make_classifier,
     shortcut_test,
+    source_test,
     tile_statistics,
 )
 
@@ -132,3 +137,170 @@ def test_shortcut_bad_input() -> None:
         shortcut_test(nan, np.arange(10) % 2, np.arange(10))
     with pytest.raises(ValueError, match="unknown classifier"):
         make_classifier("svm")
+
+
+def test_shortcut_result_records_the_folds_used() -> None:
+    tiles, labels, patients = _populations(seed=5, scale_b=0.9, n_patients=20)
+    feats = tile_statistics(tiles)
+    result = shortcut_test(feats, labels, patients, n_splits=4, n_boot=20)
+    assert sorted(np.unique(result.folds)) == [0, 1, 2, 3]
+    # Refitting on the recorded folds reproduces the out-of-fold scores: they are the folds
+    # the test actually used, and each patient lies in exactly one of them.
+    for fold in range(4):
+        test = result.folds == fold
+        assert not set(patients[test]) & set(patients[~test])
+        model = make_classifier("logistic").fit(feats[~test], labels[~test])
+        np.testing.assert_allclose(model.predict_proba(feats[test])[:, 1], result.scores[test])
+
+
+# --- the pipeline test: normal tiles of two sources --------------------------------------
+
+
+def _pipeline(rng: np.random.Generator, tiles: np.ndarray, trait: str | None) -> np.ndarray:
+    """A scanner pipeline's trait on float tiles, then 8-bit conversion."""
+    if trait == "gamma":
+        tiles = tiles**0.93
+    elif trait == "grain":
+        tiles = np.clip(tiles + 0.004 * rng.normal(size=tiles.shape), 0, 1)
+    return np.round(tiles * 255).astype(np.uint8)
+
+
+def _two_sources(seed: int, trait: str | None, na: int = 30, nb: int = 20):
+    """Source a: `na` patients x 6 tiles; b: `nb` x 3 tiles, same tissue, b with `trait`.
+
+    Both sources number their patients P0, P1 ..., so raw ids collide.
+    """
+    rng = np.random.default_rng(seed)
+    tiles_a = _pipeline(rng, _texture_tiles(rng, 6 * na), None)
+    tiles_b = _pipeline(rng, _texture_tiles(rng, 3 * nb), trait)
+    ids_a = np.repeat([f"P{i}" for i in range(na)], 6)
+    ids_b = np.repeat([f"P{i}" for i in range(nb)], 3)
+    return tiles_a, ids_a, tiles_b, ids_b
+
+
+@pytest.mark.parametrize(("trait", "classifier"), [("gamma", "logistic"), ("grain", "boosting")])
+def test_source_test_finds_a_pipeline_trait(trait: str, classifier: str) -> None:
+    result, meta = source_test(*_two_sources(6, trait), names=("ddsm", "cbis"), max_ratio=2,
+                               classifier=classifier, n_boot=200)  # fmt: skip
+    assert result.auc.estimate > 0.75 and result.auc.low > 0.6
+    if trait == "grain":
+        assert result.feature_auc.index[0] in ("laplacian_std", "gradient")
+    # the larger source is cut to max_ratio times the smaller one
+    assert meta["source"].value_counts().to_dict() == {"ddsm": 120, "cbis": 60}
+    assert meta["label"].to_numpy().tolist() == [0] * 120 + [1] * 60
+    np.testing.assert_array_equal(meta["probability"], result.scores)
+
+
+@pytest.mark.parametrize("classifier", ["logistic", "boosting"])
+def test_source_test_near_chance_on_one_distribution(classifier: str) -> None:
+    # The bootstrap interval of a cross-validated AUC ignores the variance of refitting, so
+    # it covers 0.5 less often than its nominal 95% under the null; ask it of most seeds.
+    covered = []
+    for seed in range(5):
+        result, _ = source_test(*_two_sources(20 + seed, None), max_ratio=2,
+                                classifier=classifier, n_boot=100, seed=seed)  # fmt: skip
+        assert abs(result.auc.estimate - 0.5) < 0.15
+        covered.append(result.auc.low < 0.5 < result.auc.high)
+    assert sum(covered) >= 3
+
+
+def test_source_test_keeps_patients_of_two_sources_apart() -> None:
+    tiles_a, ids_a, tiles_b, ids_b = _two_sources(7, "grain")
+    result, meta = source_test(tiles_a, ids_a, tiles_b, ids_b, names=("ddsm", "cbis"),
+                               n_splits=4, n_boot=20)  # fmt: skip
+    # raw ids collide (P0 ... in both), the prefixed groups do not
+    assert meta["group"].nunique() == 30 + 20
+    assert (meta.groupby("group")["source"].nunique() == 1).all()
+    assert set(meta.loc[meta["source"] == "cbis", "group"]) == {f"cbis:P{i}" for i in range(20)}
+    # on the folds actually used, no patient is in a training and a test fold
+    np.testing.assert_array_equal(meta["fold"], result.folds)
+    assert (meta.groupby("group")["fold"].nunique() == 1).all()
+    assert meta["fold"].nunique() == 4
+
+
+def test_source_test_bad_input() -> None:
+    tiles_a, ids_a, tiles_b, ids_b = _two_sources(8, None, na=6, nb=6)
+    with pytest.raises(ValueError, match="source 'cbis' has no tiles"):
+        source_test(tiles_a, ids_a, tiles_b[:0], ids_b[:0], names=("ddsm", "cbis"))
+    with pytest.raises(ValueError, match="source 'ddsm': 36 tiles but 35 patient ids"):
+        source_test(tiles_a, ids_a[:-1], tiles_b, ids_b, names=("ddsm", "cbis"))
+    with pytest.raises(ValueError, match="different shapes"):
+        source_test(tiles_a, ids_a, tiles_b[:, :20, :20], ids_b)
+    with pytest.raises(ValueError, match="distinct names"):
+        source_test(tiles_a, ids_a, tiles_b, ids_b, names=("x", "x"))
+    with pytest.raises(ValueError, match="max_ratio"):
+        source_test(tiles_a, ids_a, tiles_b, ids_b, max_ratio=0.5)
+
+
+def _write_dataset(folder: Path, tiles: np.ndarray, ids: np.ndarray, source: str,
+                   abnormal: int = 0) -> Path:  # fmt: skip
+    """A dataset folder like the builder's: normal tiles split train/test by patient, plus
+    `abnormal` bright lesion-like tiles of the first patients."""
+    from mammo_lib.dataset.tfrecord import write_shard
+
+    def record(image: np.ndarray, pid: str, label: int, k: int) -> dict:
+        return {"image": image, "label": label, "label_binary": int(label > 0),
+                "patient_id": pid, "abnormality_id": f"{pid}:1" if label else "",
+                "source": source if label == 0 else "cbis-ddsm", "crop_index": k,
+                "scan_id": f"{pid}_CC"}  # fmt: skip
+
+    patients = list(dict.fromkeys(ids))
+    test_ids = set(patients[::3])
+    by_split: dict[str, list[dict]] = {"train": [], "test": []}
+    for k, (image, pid) in enumerate(zip(tiles, ids, strict=True)):
+        by_split["test" if pid in test_ids else "train"].append(record(image, pid, 0, k))
+    for k in range(abnormal):
+        lesion = np.full_like(tiles[0], 250)
+        by_split["train"].append(record(lesion, patients[k], 2, k))
+    for split, records in by_split.items():
+        write_shard(folder / f"{split}-00000.tfrecord", records)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def two_datasets(tmp_path_factory) -> tuple[Path, Path, int, int]:
+    tiles_a, ids_a, tiles_b, ids_b = _two_sources(9, "grain", na=12, nb=10)
+    root = tmp_path_factory.mktemp("pipeline")
+    a = _write_dataset(root / "ddsm-normals", tiles_a, ids_a, "ddsm", abnormal=5)
+    b = _write_dataset(root / "cbis-tissue", tiles_b, ids_b, "cbis-background", abnormal=5)
+    return a, b, len(tiles_a), len(tiles_b)
+
+
+def test_pipeline_test_on_dataset_folders(two_datasets) -> None:
+    a, b, n_a, n_b = two_datasets
+    tiles, meta = load_normal_tiles(a, ["train", "test"])
+    assert tiles.shape == (n_a, 32, 32) and (meta["label_binary"] == 0).all()
+    assert set(meta["tile_source"]) == {"ddsm"}
+    result, scored = pipeline_test(a, b, ["train", "test"], classifier="logistic",
+                                   n_splits=3, max_ratio=None, n_boot=100)  # fmt: skip
+    assert result.auc.estimate > 0.75 and result.auc.low > 0.6
+    assert scored["source"].value_counts().to_dict() == {"ddsm-normals": n_a, "cbis-tissue": n_b}
+    assert set(scored["tile_source"]) == {"ddsm", "cbis-background"}
+    assert scored["group"].nunique() == 12 + 10
+    assert (scored.groupby("group")["fold"].nunique() == 1).all()
+    assert scored["split"].isin(["train", "test"]).all() and scored["scan_id"].notna().all()
+
+
+def test_pipeline_test_bad_datasets(two_datasets, tmp_path) -> None:
+    a, b, _, _ = two_datasets
+    from mammo_lib.dataset.tfrecord import write_shard
+
+    lesions_only = tmp_path / "lesions-only"
+    for split in ("train", "test"):
+        write_shard(lesions_only / f"{split}-00000.tfrecord", [
+            {"image": np.full((32, 32), 200, np.uint8), "label": 2, "label_binary": 1,
+             "patient_id": f"P{i}", "abnormality_id": f"P{i}:1", "source": "cbis-ddsm",
+             "crop_index": 0, "scan_id": f"P{i}_CC"} for i in range(3)
+        ])  # fmt: skip
+    with pytest.raises(ValueError, match=re.escape(f"{lesions_only}: no normal tiles")):
+        pipeline_test(a, lesions_only, ["train", "test"])
+    with pytest.raises(FileNotFoundError, match=re.escape(f"{tmp_path / 'missing'}: no such")):
+        pipeline_test(tmp_path / "missing", b, ["train", "test"])
+    with pytest.raises(FileNotFoundError, match=re.escape(f"{a}: no val-*.tfrecord")):
+        pipeline_test(a, b)
+    with pytest.raises(ValueError, match="distinct names"):
+        pipeline_test(a, b, ["train", "test"], names=("x", "x"))
+    small = _write_dataset(tmp_path / "small", np.zeros((6, 16, 16), np.uint8),
+                           np.repeat(["P0", "P1", "P2"], 2), "ddsm")  # fmt: skip
+    with pytest.raises(ValueError, match="tiles of different sizes"):
+        pipeline_test(a, small, ["train", "test"])

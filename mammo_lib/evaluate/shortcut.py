@@ -198,6 +198,9 @@ class ShortcutResult:
         The classifier kind.
     n_splits
         Folds of the patient-grouped cross-validation.
+    folds
+        Test fold of each row, shape ``(n,)``: a row is scored by the model fitted on the
+        rows of every other fold.
     """
 
     auc: Interval
@@ -205,6 +208,7 @@ class ShortcutResult:
     feature_auc: pd.Series
     classifier: str
     n_splits: int
+    folds: np.ndarray
 
 
 def shortcut_test(
@@ -253,15 +257,123 @@ def shortcut_test(
         if n_groups < n_splits:
             raise ValueError(f"label {cls} has {n_groups} patients, fewer than n_splits={n_splits}")
     cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    splits = list(cv.split(X, y, groups=g))
+    folds = np.empty(len(y), dtype=int)
+    for fold, (_, test) in enumerate(splits):
+        folds[test] = fold
     model = make_classifier(classifier, seed)
     # Tile-statistics tables are small: one OpenMP thread is faster than many that spin on a
     # shared machine (gradient boosting's default).
     with threadpool_limits(limits=1, user_api="openmp"):
-        proba = cross_val_predict(model, X, y, groups=g, cv=cv, method="predict_proba")[:, 1]
+        proba = cross_val_predict(model, X, y, cv=splits, method="predict_proba")[:, 1]
     auc = bootstrap_ci(roc_auc, [y, proba], groups=g, n_boot=n_boot, seed=seed, level=level)
     per_feature = {}
     for col in X.columns:
         a = roc_auc_score(y, X[col].to_numpy())
         per_feature[col] = max(a, 1.0 - a)
     feature_auc = pd.Series(per_feature, name="auc").sort_values(ascending=False)
-    return ShortcutResult(auc, proba, feature_auc, classifier, n_splits)
+    return ShortcutResult(auc, proba, feature_auc, classifier, n_splits, folds)
+
+
+def _source_groups(name: str, groups: Sequence | np.ndarray, n: int) -> np.ndarray:
+    g = np.asarray(groups)
+    if len(g) != n:
+        raise ValueError(f"source {name!r}: {n} tiles but {len(g)} patient ids")
+    return np.array([f"{name}:{x}" for x in g], dtype=object)
+
+
+def source_test(
+    tiles_a: np.ndarray | Sequence[np.ndarray],
+    groups_a: Sequence | np.ndarray,
+    tiles_b: np.ndarray | Sequence[np.ndarray],
+    groups_b: Sequence | np.ndarray,
+    names: tuple[str, str] = ("a", "b"),
+    max_ratio: float | None = None,
+    classifier: str = "logistic",
+    n_splits: int = 5,
+    seed: int = 0,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    max_value: float | None = None,
+) -> tuple[ShortcutResult, pd.DataFrame]:
+    """Test whether image statistics tell which of two sources a tile came from.
+
+    With tiles of one kind (e.g. normal tissue) from two scanner pipelines, an AUC well above
+    0.5 means the pipeline alone is recognisable. Source `b` is the positive class; patient
+    ids are prefixed by the source name (``"<name>:<id>"``), so equal ids in the two sources
+    stay distinct patients.
+
+    Parameters
+    ----------
+    tiles_a, tiles_b
+        Tiles of each source, all of one size (see :func:`tile_statistics`).
+    groups_a, groups_b
+        Patient id per tile of each source.
+    names
+        Names of the two sources, distinct.
+    max_ratio
+        If set, the larger source is subsampled (seeded, without replacement) to at most
+        ``max_ratio`` times the tiles of the smaller one; the AUC is rank-based, so class
+        imbalance does not bias it, and this only saves time.
+    classifier, n_splits, seed, n_boot, level
+        As for :func:`shortcut_test`.
+    max_value
+        Full-scale value shared by both sources (see :func:`tile_statistics`).
+
+    Returns
+    -------
+    result, meta
+        The :class:`ShortcutResult` and one row per tile used: ``source`` (its name),
+        ``index`` (row in that source's input), ``patient_id``, ``group`` (the prefixed id),
+        ``label`` (1 for source `b`), ``fold`` and the out-of-fold ``probability``.
+    """
+    if len(set(names)) != 2:
+        raise ValueError(f"the two sources need distinct names, got {names}")
+    if max_ratio is not None and max_ratio < 1:
+        raise ValueError(f"max_ratio must be at least 1, got {max_ratio}")
+    stacks, metas = [], []
+    for label, (name, tiles, groups) in enumerate(
+        zip(names, (tiles_a, tiles_b), (groups_a, groups_b), strict=True)
+    ):
+        stack = np.asarray(tiles)
+        if len(stack) == 0:
+            raise ValueError(f"source {name!r} has no tiles")
+        prefixed = _source_groups(name, groups, len(stack))
+        stacks.append(stack)
+        metas.append(
+            pd.DataFrame(
+                {
+                    "source": name,
+                    "index": np.arange(len(stack)),
+                    "patient_id": np.asarray(groups),
+                    "group": prefixed,
+                    "label": label,
+                }
+            )
+        )
+    if stacks[0].shape[1:] != stacks[1].shape[1:]:
+        raise ValueError(
+            f"sources {names[0]!r} and {names[1]!r} have tiles of different shapes: "
+            f"{stacks[0].shape[1:]} and {stacks[1].shape[1:]}"
+        )
+    if max_ratio is not None:
+        rng = np.random.default_rng(seed)
+        small, large = sorted((0, 1), key=lambda i: len(stacks[i]))
+        cap = max(1, int(max_ratio * len(stacks[small])))
+        if len(stacks[large]) > cap:
+            keep = np.sort(rng.choice(len(stacks[large]), size=cap, replace=False))
+            stacks[large] = stacks[large][keep]
+            metas[large] = metas[large].iloc[keep].reset_index(drop=True)
+    meta = pd.concat(metas, ignore_index=True)
+    features = tile_statistics(np.concatenate(stacks), max_value=max_value)
+    result = shortcut_test(
+        features,
+        meta["label"].to_numpy(),
+        meta["group"].to_numpy(),
+        classifier=classifier,
+        n_splits=n_splits,
+        seed=seed,
+        n_boot=n_boot,
+        level=level,
+    )
+    return result, meta.assign(fold=result.folds, probability=result.scores)
