@@ -48,6 +48,7 @@ from mammo_lib.models import build_model
 from mammo_lib.models.flops import forward_flops
 from mammo_lib.train import TrainConfig, ensure_trained, load_run
 from mammo_lib.train.plots import plot_curves
+from mammo_lib.train.throughput import load_throughput, precision_speedups, recorded_runs
 
 # %% [markdown]
 # ## The dataset
@@ -210,6 +211,40 @@ fig = plot_curves(
     splits=("validation",),
 )
 plt.show()
+
+# %% [markdown]
+# ## On a GPU
+#
+# The runs above are trained on a CPU at a reduced size. How fast do the study's three
+# networks train at its full 299-pixel size on a current GPU, and what does mixed precision
+# buy? `benchmarks/train_backends.py` measures training images per second on random tiles
+# (forward, backward and the optimizer step of the same training model, weighted
+# cross-entropy included), for each precision policy. It was run on one NVIDIA H100 with
+# Keras 3 on its JAX backend, since that machine has no TensorFlow, and its records are in
+# `benchmarks/results/`; the table below is read from them. Device: {glue:text}`c06_gpu_device`.
+# Mixed precision trained {glue:text}`c06_gpu_speedups` times as many images per second as
+# float32 in the same run. There, "float32" already runs its matrix products on TF32
+# tensor cores (XLA's default), so the gain over true float32 would be larger.
+
+# %%
+gpu = load_throughput(recorded_runs())
+if len(gpu):
+    gpu_speed = precision_speedups(gpu)
+    by_policy = gpu_speed.groupby("policy")["speedup"].agg(["min", "max"])
+    glue("c06_gpu_device", "; ".join(sorted(set(gpu["device"]))), display=False)
+    glue(
+        "c06_gpu_speedups",
+        ", ".join(f"{lo:.2f}-{hi:.2f} ({p})" for p, (lo, hi) in by_policy.iterrows()),
+        display=False,
+    )
+    gpu_table = gpu.assign(run=gpu["run"].str.replace("train_backends_", "", regex=False))[
+        ["run", "model", "size", "policy", "batch", "images_per_s", "tflop_per_s", "note"]
+    ].round({"images_per_s": 0, "tflop_per_s": 1})
+else:
+    glue("c06_gpu_device", "(no recorded run in this checkout)", display=False)
+    glue("c06_gpu_speedups", "(not measured)", display=False)
+    gpu_table = pd.DataFrame()
+gpu_table
 
 # %% [markdown]
 # ## Where the runs live
