@@ -234,3 +234,23 @@ def test_finished_run_is_reused_and_logged(dataset: Path) -> None:
     renamed = config.replace(pos_weight=2.0, name=run_dir.name)
     with pytest.raises(ValueError, match="different config"):
         train(renamed)
+
+
+def test_mixed_bfloat16_trains_and_keeps_float32_outputs(dataset: Path, capsys) -> None:
+    argv = ["train", "--dataset", str(dataset), "--image-size", str(SIZE), "--epochs", "1"]
+    argv += ["--batch-size", str(BATCH), "--name", "cli-bf16", "--mixed-precision", "bfloat16"]
+    argv += ["--model-kw", "width=0.25", "--model-kw", "fc_units=[16,16]"]
+    assert main(argv) == 0
+    run_dir = Path(capsys.readouterr().out.split("run: ")[1].splitlines()[0])
+    config = json.loads((run_dir / "config.json").read_text())["config"]
+    assert config["mixed_precision"] == "mixed_bfloat16"
+    assert np.isfinite(pd.read_csv(run_dir / "log.csv")["loss"]).all()
+    trained = load_model(run_dir / "best.keras")
+    conv = next(layer for layer in trained.get_layer("vgg_lite").layers if "conv" in layer.name)
+    assert conv.dtype_policy.name == "mixed_bfloat16"
+    assert trained.output.dtype == "float32"
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored after the run
+    assert tiny_config(dataset, mixed_precision=True).precision_policy == "mixed_float16"
+    assert tiny_config(dataset).precision_policy == "float32"
+    with pytest.raises(ValueError, match="mixed_precision must be one of"):
+        tiny_config(dataset, mixed_precision="float8")

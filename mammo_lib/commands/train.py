@@ -60,7 +60,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--strategy", choices=("default", "mirrored", "multi_worker"), default="default"
     )
-    parser.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPU)")
+    parser.add_argument(
+        "--mixed-precision",
+        nargs="?",
+        const="float16",
+        choices=("float16", "bfloat16"),
+        help="train with mixed precision, float16 (the default when given bare) or bfloat16 (GPU)",
+    )
     parser.add_argument(
         "--model-kw",
         type=_key_value,
@@ -107,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         augment=not args.no_augment,
         seed=args.seed,
         strategy=args.strategy,
-        mixed_precision=args.mixed_precision,
+        mixed_precision=f"mixed_{args.mixed_precision}" if args.mixed_precision else False,
         model_kwargs=dict(args.model_kw),
         name=args.name,
         log_every=args.log_every,

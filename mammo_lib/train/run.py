@@ -173,10 +173,10 @@ def _op_determinism(enabled: bool):
 
 
 @contextmanager
-def _precision_policy(mixed: bool):
+def _precision_policy(policy: str):
     previous = keras.mixed_precision.global_policy()
-    if mixed:
-        keras.mixed_precision.set_global_policy("mixed_float16")
+    if policy != "float32":
+        keras.mixed_precision.set_global_policy(policy)
     try:
         yield
     finally:
@@ -268,7 +268,7 @@ def _train(
         epochs_done = 0
     state.update(status="running", epochs_done=epochs_done)
 
-    with _precision_policy(config.mixed_precision), strategy.scope():
+    with _precision_policy(config.precision_policy), strategy.scope():
         if resume:
             model = load_model(run_dir / "last.keras", compile=True)
         else:
