@@ -62,8 +62,9 @@ class TrainConfig:
         ``"default"``, ``"mirrored"`` (all local GPUs) or ``"multi_worker"`` (``TF_CONFIG``).
     mixed_precision
         ``False`` (float32), ``True`` or ``"mixed_float16"``, or ``"mixed_bfloat16"``: the Keras
-        precision policy (for GPUs; on an H100 bfloat16 was the faster of the two, see
-        chapter 06). The softmax output stays float32 either way.
+        precision policy (for GPUs; on an H100 bfloat16 was about as fast as float16 for the
+        VGG nets and faster for inception_v4_lite, see chapter 06). The softmax output stays
+        float32 either way.
     monitor
         Validation quantity that picks ``best.keras`` (lower is better for ``val_loss``,
         higher for the others).
