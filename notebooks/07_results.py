@@ -559,19 +559,21 @@ shortcut_table
 # versus abnormal, the statistics-only classifier reaches AUC {glue:text}`c07_sc_main`, so it
 # {glue:text}`c07_sc_main_verdict` the classes; on `9-background` it reaches
 # {glue:text}`c07_sc_bg` ({glue:text}`c07_sc_bg_verdict`), which measures how far
-# lesion-centred tiles differ from tissue in crude intensity terms. Among normal tiles alone
-# it tells DDSM normals from CBIS tissue with AUC {glue:text}`c07_sc_pipe`: it
-# {glue:text}`c07_sc_pipe_verdict` the two pipelines, the single most telling statistic being
-# {glue:text}`c07_sc_pipe_top` (AUC {glue:text}`c07_sc_pipe_top_auc:.2f` alone).
+# lesion-centred tiles differ from tissue in crude intensity terms. On normal tiles alone,
+# DDSM normals against CBIS tissue, it reaches AUC {glue:text}`c07_sc_pipe`: it
+# {glue:text}`c07_sc_pipe_verdict` the two pipelines; the single most telling statistic is
+# {glue:text}`c07_sc_pipe_top` (AUC {glue:text}`c07_sc_pipe_top_auc:.2f` on its own, on all
+# tiles, not cross-validated). {numref}`fig-07-shortcut-stats` shows the statistics of all
+# three comparisons.
 #
 # How to read the three together. Where the pipeline test separates, a ConvNet trained on
 # dataset 9 can score by recognising the scanner, and its dataset-9 number is not evidence
 # that it detects lesions; only the background recipe, whose negatives share the positives'
-# scans, measures that. Where it does not separate, the statistics see no pipeline
-# difference, and whatever separates dataset 9's classes is the anatomy that
-# `9-background` shows too. Statistics that find nothing do not clear the ConvNet: it sees
-# far more of a tile than these summaries (texture, the noise spectrum), so the pipeline
-# test bounds the shortcut from below.
+# scans, measures that. Where it does not separate, these statistics see no pipeline
+# difference, and what they find between dataset 9's classes is anatomy of the kind
+# `9-background` shows. Statistics that find nothing do not clear the ConvNet: it sees far
+# more of a tile than these summaries (texture, the noise spectrum), so the pipeline test
+# bounds the shortcut from below.
 #
 # All three comparisons ran on synthetic stand-ins. The synthetic generator writes DDSM
 # normals through models of the DDSM digitizers (their bit depths and calibration curves,
@@ -583,7 +585,7 @@ shortcut_table
 # as the brightness of a dense mass, a genuine if crude cue, and the paired difference
 # above says whether the ConvNet learned more than that.
 
-# %% mystnb={"figure": {"caption": "ROC AUC of each image statistic alone (in either direction, so 0.5 is no separation), for the three synthetic comparisons of the shortcut test; the statistics that separate the most in any comparison are shown.", "name": "fig-07-shortcut-stats"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "ROC AUC of each image statistic alone (in either direction, so 0.5 is no separation), for the three synthetic comparisons of the shortcut test; the statistics that separate the most in any comparison are shown.", "name": "fig-07-shortcut-stats"}}
 stat_auc = (
     pd.DataFrame(shortcut_features)
     .rename_axis("statistic")
