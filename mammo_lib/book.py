@@ -194,18 +194,46 @@ def execute_all(
     return runs
 
 
+def _drop_from_toc(node: Any, missing: set[str]) -> Any:
+    """A copy of a ``_toc.yml`` tree without the entries whose ``file`` is in `missing`."""
+    if isinstance(node, list):
+        kept = [_drop_from_toc(item, missing) for item in node]
+        return [item for item in kept if item is not None]
+    if isinstance(node, dict):
+        if node.get("file") in missing:
+            return None
+        out = {key: _drop_from_toc(value, missing) for key, value in node.items()}
+        if "chapters" in node and not out["chapters"]:
+            return None  # a part left without chapters
+        return out
+    return node
+
+
 def stage(root: Path, runs: list[NotebookRun]) -> Path:
-    """Lay out the book's sources with the executed notebooks in ``_build/book``; return it."""
+    """Lay out the book's sources with the executed notebooks in ``_build/book``; return it.
+
+    A chapter with no executed notebook (e.g. after ``--only`` on a fresh checkout) is left
+    out of the staged table of contents, with a message, so the rest still renders.
+    """
     staging = root / "_build" / "book"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    for name in ("_config.yml", "_toc.yml"):
-        shutil.copy2(root / name, staging / name)
+    shutil.copy2(root / "_config.yml", staging / "_config.yml")
     shutil.copytree(root / "book", staging / "book")
     (staging / "notebooks").mkdir()
     for run in runs:
         if run.output.is_file():
             shutil.copy2(run.output, staging / "notebooks" / run.output.name)
+    missing = {
+        f"notebooks/{name}"
+        for name in toc_notebooks(root)
+        if not (staging / "notebooks" / f"{name}.ipynb").is_file()
+    }
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    if missing:
+        print(f"[book] not executed, left out of this build: {sorted(missing)}", flush=True)
+        toc = _drop_from_toc(toc, missing)
+    (staging / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
     return staging
 
 

@@ -75,6 +75,29 @@ def test_profiles_only_set_parameters_the_notebooks_declare(profile: str) -> Non
         assert not unknown, f"params/{profile}.yaml sets {unknown} that {name} does not declare"
 
 
+def test_staging_leaves_out_chapters_that_were_not_executed(tmp_path: Path) -> None:
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "book", tmp_path / "book")
+    executed = tmp_path / "out" / f"{CHAPTERS[-1]}.ipynb"
+    executed.parent.mkdir()
+    executed.write_text("{}")
+    runs = [NotebookRun(CHAPTERS[-1], executed, 0.0, reused=True)]
+    staged = stage(tmp_path, runs)
+    toc = yaml.safe_load((staged / "_toc.yml").read_text())
+    assert toc_notebooks(staged) == [CHAPTERS[-1]]
+    assert toc["root"] == "book/intro"
+    files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    assert files == [f"notebooks/{CHAPTERS[-1]}", "book/references"]  # empty parts dropped
+    for name in CHAPTERS[:-1]:  # all present: the toc is kept whole
+        shutil.copy2(executed, executed.with_name(f"{name}.ipynb"))
+    runs = [NotebookRun(n, executed.with_name(f"{n}.ipynb"), 0.0, reused=True) for n in CHAPTERS]
+    staged = stage(tmp_path, runs)
+    assert yaml.safe_load((staged / "_toc.yml").read_text()) == yaml.safe_load(
+        (ROOT / "_toc.yml").read_text()
+    )
+
+
 @pytest.fixture(scope="session")
 def ci_book(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, NotebookRun]]:
     """Execute every chapter once with the ci profile, in a copy of the book's sources."""
