@@ -468,8 +468,9 @@ plt.show()
 #   AUC is rank-based, so the imbalance does not bias it), folds grouped by patient within
 #   each source.
 #
-# The verdict column says "separates" when the interval lies above 0.6, "does not separate"
-# when it contains 0.5, and "weakly separates" otherwise.
+# The verdict column says "separates" when the interval lies above 0.6, "weakly separates"
+# when it lies above 0.5 but not above 0.6, and "does not separate" otherwise (an interval
+# wholly below 0.5 means too few patients per fold, not separation).
 
 # %% tags=["hide-output"]
 glue("c07_sc_clf", shortcut_classifier, display=False)

@@ -140,3 +140,4 @@ def test_with_published_and_intervals() -> None:
     assert shortcut_verdict(Interval(0.9, 0.8, 0.95, 0.95, 10, 10)) == "separates"
     assert shortcut_verdict(Interval(0.55, 0.45, 0.65, 0.95, 10, 10)) == "does not separate"
     assert shortcut_verdict(Interval(0.58, 0.52, 0.65, 0.95, 10, 10)) == "weakly separates"
+    assert shortcut_verdict(Interval(0.38, 0.30, 0.46, 0.95, 10, 10)) == "does not separate"

@@ -254,11 +254,15 @@ def shortcut_verdict(auc: Interval, margin: float = 0.6) -> str:
     """Say in words what a shortcut-test AUC means.
 
     ``"separates"`` when the interval lies above `margin`, ``"does not separate"`` when it
-    contains 0.5, otherwise ``"weakly separates"``.
+    contains 0.5, ``"weakly separates"`` when it lies above 0.5 but not above `margin`. An
+    interval wholly below 0.5 is ``"does not separate"`` too: a cross-validated classifier
+    scoring below chance is a sign of too few patients per fold, not of separation.
     """
     if auc.low > margin:
         return "separates"
     if auc.low <= 0.5 <= auc.high:
+        return "does not separate"
+    if auc.high < 0.5:
         return "does not separate"
     return "weakly separates"
 
