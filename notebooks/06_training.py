@@ -30,6 +30,7 @@ pos_weight = 6.0  # W, the weight of abnormal tiles in the cross-entropy
 compare_pos_weights = [1.0]  # further values of W trained for the comparison figure
 model_width = 0.5  # filter multiplier of the convolutions; 1.0 is the model of the study
 bn_momentum = 0.9  # batch-norm momentum of the convolutions (the study: 0.99, for long runs)
+mixed_precision = False  # False (float32), "mixed_bfloat16" or "mixed_float16" (on a GPU)
 
 # %% tags=["remove-cell"]
 # ruff: noqa: E501  (figure captions live on the cell-marker lines)
@@ -154,6 +155,7 @@ base = TrainConfig(
     pos_weight=pos_weight,
     seed=seed,
     model_kwargs=model_kwargs,
+    mixed_precision=mixed_precision,
 )
 weights = [pos_weight] + [w for w in compare_pos_weights if w != pos_weight]
 runs, seconds = {}, {}

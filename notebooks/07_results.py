@@ -31,6 +31,7 @@ batch_size = 32
 pos_weight = 6.0  # W of the main runs
 model_width = 0.5  # filter multiplier of the convolutions; 1.0 is the model of the study
 bn_momentum = 0.9  # batch-norm momentum of the convolutions (as chapter 06)
+mixed_precision = False  # False (float32), "mixed_bfloat16" or "mixed_float16" (on a GPU)
 binary_recipes = ["9", "9-background"]  # table 1 and the shortcut test
 multiclass_recipe = "6"  # table 2 ("" to skip)
 sweep_weights = [1.0, 3.0, 6.0]  # table 4: values of W (1 and 6 are chapter 06's runs, reused)
@@ -115,6 +116,7 @@ def run_for(recipe: str, label: str = "label_binary", **changes):
         pos_weight=pos_weight,
         seed=seed,
         model_kwargs=model_kwargs,
+        mixed_precision=mixed_precision,
     ).replace(**changes)
     return dataset_dir, ensure_trained(config)
 

@@ -33,6 +33,7 @@ SHARED = (
     "pos_weight",
     "model_width",
     "bn_momentum",
+    "mixed_precision",
 )
 #: Parameters only some of the chapters have; where present they must agree.
 SHARED_IF_PRESENT = ("dataset_dir", "recipe", "labels")
