@@ -18,6 +18,7 @@ recipe, inputs and seed is reused. The bytes written do not depend on the schedu
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -346,27 +347,25 @@ def run_tasks(
                 return list(dask.compute(*delayed, scheduler=scheduler or "threads"))
         from distributed import Client, as_completed
 
-        cluster = None
-        if isinstance(scheduler, str) and scheduler.startswith("local:"):
-            from mammo_lib.dataset.cluster import local_cluster
+        with contextlib.ExitStack() as stack:  # closes the client, then any cluster started
+            if isinstance(scheduler, str) and scheduler.startswith("local:"):
+                from mammo_lib.dataset.cluster import local_cluster
 
-            try:
-                n_workers = int(scheduler.split(":", 1)[1])
-            except ValueError:
-                raise ValueError(f"scheduler {scheduler!r}: expected local:N, N workers") from None
-            cluster = local_cluster(n_workers)
-            scheduler = cluster.scheduler_address
-        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
-        try:
+                try:
+                    n_workers = int(scheduler.split(":", 1)[1])
+                except ValueError:
+                    raise ValueError(
+                        f"scheduler {scheduler!r}: expected local:N, N workers"
+                    ) from None
+                scheduler = stack.enter_context(local_cluster(n_workers)).scheduler_address
+            if isinstance(scheduler, Client):
+                client = scheduler
+            else:
+                client = stack.enter_context(Client(scheduler))
             futures = client.map(function, list(tasks), pure=False)
             for _ in as_completed(futures):
                 bar.update(1)
             return client.gather(futures)
-        finally:
-            if client is not scheduler:
-                client.close()
-            if cluster is not None:
-                cluster.close()
     finally:
         bar.close()
 
