@@ -8,10 +8,9 @@ Data flows one way through the package::
 A module imports only from the steps before it, never after.
 """
 
-import warnings
+from mammo_lib._quiet import quiet_third_party_logs
 
 __version__ = "0.1.0"
 
-# tqdm.auto falls back to text bars when ipywidgets is absent (as under papermill); its warning
-# about the missing widget would otherwise clutter every chapter that shows a progress bar.
-warnings.filterwarnings("ignore", message="IProgress not found", category=Warning)
+# Third-party logs (TensorFlow, absl) and tqdm's widget warning stay out of the chapters.
+quiet_third_party_logs()
