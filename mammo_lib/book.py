@@ -215,21 +215,39 @@ def log_lines(notebook: nbformat.NotebookNode) -> list[str]:
     return found
 
 
-def hide_injected_parameters(path: Path) -> None:
-    """Tag papermill's injected ``# Parameters`` cell ``remove-cell`` in an executed notebook.
+def with_values(source: str, values: dict[str, Any]) -> str:
+    """The parameters cell `source` with the right-hand side of each top-level assignment of a
+    name in `values` replaced by that value's ``repr`` (comments and layout kept)."""
+    lines = source.splitlines(keepends=True)
+    edits = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name) and target.id in values:
+                edits.append((node.value, repr(values[target.id])))
+    for value, text in sorted(edits, key=lambda e: (e[0].lineno, e[0].col_offset), reverse=True):
+        first, last = value.lineno - 1, (value.end_lineno or value.lineno) - 1
+        head = lines[first].encode()[: value.col_offset].decode()
+        tail = lines[last].encode()[value.end_col_offset :].decode()
+        lines[first : last + 1] = [head + text + tail]
+    return "".join(lines)
 
-    The page then shows the chapter's own parameters cell only; the values a run used are in
-    the executed notebook (and the chapters glue those that matter).
+
+def show_parameters_used(path: Path, parameters: dict[str, Any]) -> None:
+    """Make an executed notebook's page show the parameters its run used, once.
+
+    papermill runs the chapter's ``parameters`` cell and then its own injected ``# Parameters``
+    cell with the profile's values. On the page the chapter's cell (with its comments) now
+    shows the values used, and the injected cell is tagged ``remove-cell``.
     """
     notebook = nbformat.read(path, as_version=4)
-    changed = False
     for cell in notebook.cells:
         tags = cell.metadata.setdefault("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:
             tags.append("remove-cell")
-            changed = True
-    if changed:
-        nbformat.write(notebook, path)
+        elif "parameters" in tags and parameters:
+            cell.source = with_values(cell.source, parameters)
+    nbformat.write(notebook, path)
 
 
 def _library_digest() -> str:
@@ -302,7 +320,7 @@ def execute_notebook(
         raise NotebookFailed(f"{source}: {err.ename}: {err.evalue} (see {output})") from err
     finally:
         if output.is_file():
-            hide_injected_parameters(output)
+            show_parameters_used(output, parameters)
         converted.unlink(missing_ok=True)
         for name, value in saved.items():
             if value is None:

@@ -20,8 +20,16 @@ import nbformat
 import pytest
 import yaml
 
-from mammo_lib.book import NotebookRun, execute_all, log_lines, render, stage, toc_notebooks
-from mammo_lib.config import PROFILES
+from mammo_lib.book import (
+    NotebookRun,
+    execute_all,
+    log_lines,
+    render,
+    stage,
+    toc_notebooks,
+    with_values,
+)
+from mammo_lib.config import PROFILES, load_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = toc_notebooks(ROOT)
@@ -95,6 +103,12 @@ def test_log_lines_are_found_and_results_are_not() -> None:
     assert not any("accuracy" in line or "run folder" in line for line in found)
 
 
+def test_parameters_cell_is_shown_with_the_values_used() -> None:
+    source = 'seed = 0\nepochs = 30  # the study: 30\nroots = [\n    "a",\n]  # list\nkeep = 1\n'
+    shown = with_values(source, {"epochs": 2, "roots": None, "missing": 5})
+    assert shown == "seed = 0\nepochs = 2  # the study: 30\nroots = None  # list\nkeep = 1\n"
+
+
 def test_staging_leaves_out_chapters_that_were_not_executed(tmp_path: Path) -> None:
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy2(ROOT / name, tmp_path / name)
@@ -149,6 +163,12 @@ def test_chapter_executes_with_ci_profile_and_draws_its_figures(
     assert not errors
     injected = [c for c in notebook.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert all("remove-cell" in c.metadata["tags"] for c in injected)
+    # The page's parameters cell shows the values this run used (the profile's), not defaults.
+    shown: dict = {}
+    cells = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    exec(cells[0].source, {}, shown)
+    for key, value in load_profile("ci").get(name, {}).items():
+        assert shown[key] == value, (name, key, shown[key], value)
 
 
 @pytest.mark.slow
@@ -183,8 +203,7 @@ def test_book_builds_with_warnings_as_errors(ci_book: tuple[Path, dict[str, Note
             assert 'src="../_static/mathjax/tex-chtml.js' in page, name
         assert "# Parameters" not in page, f"{name} shows papermill's injected cell"
     # Chapters are numbered in the sidebar, in the order of the table of contents.
+    sidebar = (html / "book" / "references.html").read_text()
     for number, name in enumerate(CHAPTERS, start=1):
-        link = re.search(
-            rf'href="notebooks/{name}.html">\s*([^<]*)<', (html / "index.html").read_text()
-        )
+        link = re.search(rf'href="../notebooks/{name}.html">\s*([^<]*)<', sidebar)
         assert link and link.group(1).strip().startswith(f"{number}. "), (name, link)
