@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -61,13 +62,19 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         ROOT / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns("*.ipynb")
     )
     shutil.copy2(ROOT / "jupytext.toml", root / "jupytext.toml")
+    # The setting `make lab` writes into the venv, taken from the Makefile itself.
+    settings = root / "settings"
+    settings.mkdir()
+    rule = re.search(r"printf '%s\\n' '(\{.*\})' > \$@", (ROOT / "Makefile").read_text())
+    assert rule, "Makefile: no rule writing the JupyterLab settings"
+    (settings / "overrides.json").write_text(rule.group(1))
     port, token = _free_port(), secrets.token_hex(16)
     log = (root / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser"]
         + ["--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}"]
         + [f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}"]
-        + ["--ServerApp.port_retries=0"]
+        + ["--ServerApp.port_retries=0", f"--LabApp.app_settings_dir={settings}"]
         + (["--allow-root"] if os.geteuid() == 0 else []),  # CI containers run as root
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -162,6 +169,12 @@ def test_a_chapter_opens_as_a_notebook_and_runs_on_the_projects_kernel(lab: Lab)
     lines = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
     assert Path(lines["PREFIX"]).resolve() == Path(sys.prefix).resolve()
     assert Path(lines["LIB"]).resolve().is_relative_to(ROOT)
+
+
+def test_make_lab_opens_python_files_as_notebooks_by_default(lab: Lab) -> None:
+    plugin = lab.request("GET", "/lab/api/settings/@jupyterlab/docmanager-extension:plugin")
+    default = plugin["schema"]["properties"]["defaultViewers"]["default"]  # overrides.json
+    assert default.get("python") == "Jupytext Notebook", default
 
 
 def test_a_notebook_saved_in_lab_is_written_back_as_percent_text(lab: Lab) -> None:
