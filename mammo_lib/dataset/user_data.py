@@ -25,6 +25,7 @@ import pandas as pd
 from mammo_lib.dataset.build import DatasetInputs, plan_cbis, plan_ddsm
 from mammo_lib.dataset.labels import CLASS_NAMES
 from mammo_lib.dataset.recipes import get_recipe
+from mammo_lib.sources.synthetic import SyntheticTree
 
 PathLike = str | os.PathLike[str]
 
@@ -169,7 +170,7 @@ def scan_tree(
     seed: int = 0,
     recipe: str = "9",
     **recipe_overrides: object,
-):
+) -> SyntheticTree:
     """The scans of `data` as a :class:`~mammo_lib.sources.synthetic.SyntheticTree`.
 
     A synthetic tree is loaded with its ground truth. A download is planned as the dataset
@@ -190,13 +191,15 @@ def scan_tree(
     seed, recipe, **recipe_overrides
         The build whose splits are meant (e.g. ``val_fraction``), as for the dataset.
     """
-    from mammo_lib.sources.synthetic import SyntheticTree, load_tree
+    from mammo_lib.sources.synthetic import load_tree
 
     if data.kind == "synthetic":
         tree = load_tree(data.synthetic_root)
         scans = tree.scans.head(max_scans) if max_scans is not None else tree.scans
         keep = set(scans["subject_id"])
-        normals = tree.normals.head(max_normal_views) if max_normal_views else tree.normals
+        normals = (
+            tree.normals.head(max_normal_views) if max_normal_views is not None else tree.normals
+        )
         return dataclasses.replace(
             tree,
             scans=scans,
