@@ -23,7 +23,8 @@ from mammo_lib.sources.cbis_ddsm import (
     read_case_tables,
     split_csv_path,
 )
-from mammo_lib.sources.report import ImageReadError, SkipReport
+from mammo_lib.imaging.errors import ImageReadError
+from mammo_lib.sources.report import SkipReport
 
 # --------------------------------------------------------------------------------------------
 # Case tables (real files)

@@ -1,6 +1,7 @@
-"""Records of bad input: a report of skipped files and the error raised for an unreadable image.
+"""Records of bad input: a report of skipped files.
 
-Every reader in the project either raises a clear error naming the file, or skips the input and
+Every reader in the project either raises a clear error naming the file (for pixels:
+:class:`mammo_lib.imaging.errors.ImageReadError`), or skips the input and
 records why in a :class:`SkipReport` that the caller can inspect, print or save. Nothing is
 dropped silently.
 
@@ -25,22 +26,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-
-class ImageReadError(Exception):
-    """An image file could not be read: truncated, corrupt, or without pixel data.
-
-    Parameters
-    ----------
-    path
-        The file that failed.
-    reason
-        What is wrong with it, in words.
-    """
-
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+__all__ = ["SkipEntry", "SkipReport"]
 
 
 class SkipEntry(NamedTuple):
