@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from mammo_lib.extract.common import Box, ExtractionSkip, scan_rng
 from mammo_lib.imaging.errors import ImageReadError
 from mammo_lib.imaging.intensity import UnknownDigitizer
 from mammo_lib.imaging.read import read_scan
+from mammo_lib.io import atomic_open
 
 #: Bump when the task output or the extraction code changes (it is part of the dataset key).
 #: 2: tiles PNG-encoded at zlib level 1 through imagecodecs.
@@ -333,12 +333,5 @@ def load_result(path: str | os.PathLike[str]) -> dict:
 
 
 def _atomic_pickle(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump(obj, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as handle:
+        pickle.dump(obj, handle, protocol=pickle.HIGHEST_PROTOCOL)

@@ -41,6 +41,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from mammo_lib.imaging.read import Scan
+from mammo_lib.io import atomic_path
 from mammo_lib.scan.fcn import (
     DEFAULT_SCORE,
     DEFAULT_TOP_K,
@@ -401,12 +402,8 @@ def overlay(prediction: ScanPrediction, max_side: int = OVERLAY_MAX_SIDE) -> Ima
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_prediction(

@@ -18,13 +18,14 @@ Examples
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
+
+from mammo_lib.io import atomic_open
 
 __all__ = ["SkipEntry", "SkipReport"]
 
@@ -80,15 +81,8 @@ class SkipReport:
             The written file.
         """
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", newline="") as handle:
-                self.to_frame().to_csv(handle, index=False)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_open(target, "w", newline="") as handle:
+            self.to_frame().to_csv(handle, index=False)
         return target
 
     def __str__(self) -> str:
