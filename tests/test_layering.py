@@ -21,7 +21,6 @@ STAGES: dict[str, int] = {
     "__init__": 0,
     "io": 0,
     "config": 0,
-    "_quiet": 0,
     "imaging": 1,
     "sources": 2,
     "extract": 3,
