@@ -294,7 +294,9 @@ def test_init_from_copies_and_freezes_the_convolutions(dataset: Path) -> None:
     convs = convolutional_layers(mine)
     assert convs and all(not layer.trainable for layer in convs)
     for layer in convs:
-        for a, b in zip(layer.get_weights(), donor.get_layer(layer.name).get_weights(), strict=True):
+        for a, b in zip(
+            layer.get_weights(), donor.get_layer(layer.name).get_weights(), strict=True
+        ):
             np.testing.assert_array_equal(a, b)
     # The head is new: 2 classes here, 5 in the donor.
     assert mine.get_layer("logits").units == 2 and donor.get_layer("logits").units == 5
