@@ -37,10 +37,9 @@ from mammo_lib.extract.common import (
     check_scan,
     cut,
     mask_bbox,
-    random_flip_rot,
-    resize,
     window,
 )
+from mammo_lib.imaging.intensity import random_flip_rot, resize
 
 #: Method-1 variants, in the order they are cut.
 METHOD1_VARIANTS: tuple[str, ...] = ("original", "centred", "zoomed", "halves", "tiles")
