@@ -98,6 +98,35 @@ def test_ddsm_tiles_are_regions_of_the_mapped_views(tree, tmp_path, monkeypatch)
     assert checked == {"DBA", "LUMISYS", "HOWTEK"}, f"tiles kept only for {checked}"
 
 
+def test_recipe_8_normals_are_tiles_of_the_shrunk_views(tree, tmp_path, monkeypatch):
+    # Recipe 8 (and 6): each view shrunk by its own draw in 1.8-3.2, white set to black, 7%
+    # trimmed, tiles of the tile size cut at the draw's stride (150-200 at 299), no resize.
+    from mammo_lib.extract.common import scan_rng
+    from mammo_lib.extract.normals import draw_shrunk_tiling, shrink_scan, whites_to_black
+
+    recipe = get_recipe("8", **SMALL)
+    tasks = build.plan_ddsm(build.DatasetInputs(ddsm_root=tree.ddsm_root), recipe, SEED).tasks
+    seen = _mapped_images(monkeypatch)
+    localisation.synthetic_cases(None, tree.root, max_scans=0)
+    checked = 0
+    for task in tasks:
+        draw = draw_shrunk_tiling(
+            scan_rng(SEED, task.key), crop_size=recipe.crop_size, out_size=recipe.tile_size
+        )
+        # the study's factor and stride, mapped to this geometry (299 crops stored at 48)
+        assert 1.8 <= draw.factor * 2 * recipe.tile_size / recipe.crop_size <= 3.2
+        assert 150 * 48 / 299 - 1 <= draw.stride <= 200 * 48 / 299 + 1
+        small = whites_to_black(shrink_scan(seen[Path(task.path).name], draw.factor))
+        windows: set[bytes] = set()
+        for box in tile_boxes(trim_box(small.shape, recipe.trim), recipe.tile_size, draw.stride):
+            windows |= _symmetries(cut(small, box))
+        tiles = _tiles(task, recipe, tmp_path)
+        for tile in tiles:
+            assert tile.tobytes() in windows, f"{task.key}: not a tile of the shrunk view"
+        checked += len(tiles)
+    assert checked > 0
+
+
 def test_cbis_tiles_are_regions_of_the_mapped_scans(tree, tmp_path, monkeypatch):
     recipe = get_recipe("9-background", **SMALL, stride=100)
     inputs = build.DatasetInputs(cbis_root=tree.cbis_root, cbis_tables=tree.cbis_root)
