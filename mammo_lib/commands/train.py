@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``train`` subcommand."""
     parser = subparsers.add_parser(
         "train",
-        help="train a ConvNet (vgg_lite, vgg16, inception_v4_lite) on a TFRecord dataset",
+        help="train a ConvNet (vgg_lite, vgg16_study, inception_v4_study ...) on TFRecords",
         description=(
             "Train a registered model on a dataset folder (train-*.tfrecord, val-*.tfrecord) "
             "or on a dataset recipe built on demand. The run folder (config, checkpoints, "
