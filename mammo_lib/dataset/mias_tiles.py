@@ -35,7 +35,7 @@ from mammo_lib.imaging.pgm import read_pgm
 from mammo_lib.sources.mias import PIXEL_SIZE_MM, MiasData, load_mias, patient_id
 
 #: Bump when the extraction changes, so cached tile sets are rebuilt.
-_VERSION = 3
+_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -90,12 +90,14 @@ class MiasTiles:
         ``uint8 [n, out_size, out_size]``.
     meta
         One row per tile: ``scan_id, patient_id, abnormality_id`` (``scan:line`` for lesion
-        tiles, empty otherwise), ``source`` (``"mias"``), ``kind`` (``lesion``,
-        ``normal-scan``, ``background``), ``label`` (5-class code), ``label_binary``,
-        ``crop_index``, ``row0, col0, row1, col1`` (window in the unscaled scan),
-        ``keep_reason``: ``kept`` for every negative (they were chosen by the keep-rule), and
-        for lesion tiles what the same rule says of their window (``kept``, ``bright``,
-        ``dark`` ...), so that results can be checked on lesions the rule would also keep.
+        tiles, empty otherwise), ``abnormality`` (the MIAS class of a lesion tile: ``CALC``,
+        ``CIRC``, ``SPIC``, ``MISC``, ``ARCH`` or ``ASYM``; empty otherwise), ``source``
+        (``"mias"``), ``kind`` (``lesion``, ``normal-scan``, ``background``), ``label``
+        (5-class code), ``label_binary``, ``crop_index``, ``row0, col0, row1, col1``
+        (window in the unscaled scan), ``keep_reason``: ``kept`` for every negative (they
+        were chosen by the keep-rule), and for lesion tiles what the same rule says of their
+        window (``kept``, ``bright``, ``dark`` ...), so that results can be checked on
+        lesions the rule would also keep.
     skipped
         One row per annotation line or scan left out: ``scan_id, line_no, reason, detail``.
     config
@@ -206,6 +208,7 @@ def extract_mias_tiles(
                     base
                     | dict(
                         abnormality_id=f"{refnum}:{line.line_no}",
+                        abnormality=line.abnormality,
                         kind="lesion",
                         label=code,
                         crop_index=k,
@@ -245,6 +248,7 @@ def extract_mias_tiles(
     meta = pd.DataFrame(rows)
     meta["label_binary"] = (meta["label"] > 0).astype(int)
     meta["keep_reason"] = meta["keep_reason"].fillna("kept")
+    meta["abnormality"] = meta["abnormality"].fillna("")
     skipped_df = pd.DataFrame(skipped, columns=["scan_id", "line_no", "reason", "detail"])
     return MiasTiles(np.stack(tiles).astype(np.uint8), meta, skipped_df, config)
 
@@ -257,7 +261,11 @@ def _write(folder: Path, data: MiasTiles) -> None:
 
 
 def _read(folder: Path, config: MiasTileConfig) -> MiasTiles:
-    meta = pd.read_csv(folder / "meta.csv", keep_default_na=False, dtype={"abnormality_id": str})
+    meta = pd.read_csv(
+        folder / "meta.csv",
+        keep_default_na=False,
+        dtype={"abnormality_id": str, "abnormality": str},
+    )
     skipped = pd.read_csv(folder / "skipped.csv", keep_default_na=False)
     return MiasTiles(np.load(folder / "tiles.npy"), meta, skipped, config, folder)
 
