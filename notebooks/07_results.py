@@ -14,8 +14,8 @@
 # tested on tiles of *synthetic* stand-ins for CBIS-DDSM and DDSM scans (the real full
 # scans are not available to this book); they show that the pipeline works end to end and
 # how the metrics behave, not how the study's model does on real mammograms. Table 3 and
-# the MIAS curve of {numref}`fig-07-pr` use the *real* mini-MIAS {cite}`suckling1994mias`. Each table says which
-# rows are which. The study's own published figures are shown beside ours for reference;
+# the MIAS curve of {numref}`fig-07-pr` use the *real* mini-MIAS {cite}`suckling1994mias`.
+# Each table says which rows are which. The study's own published figures are shown beside ours for reference;
 # they are its numbers, on its data, computed its way.
 
 # %% tags=["parameters"]
