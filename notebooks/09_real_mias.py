@@ -120,7 +120,7 @@ recipe_mias = MiasRecipe(
     val_fraction=mias_val_fraction,
     seed=seed,
 )
-data = ensure_mias_tiles(recipe_mias.tiles)
+data = ensure_mias_tiles(recipe_mias.tiles, progress=False)
 meta = data.meta
 counts = (
     meta.assign(group=np.where(meta["kind"] == "lesion", meta["abnormality"], meta["kind"]))
@@ -162,7 +162,7 @@ glue("c09_counts", counts, display=False)
 t0 = time.perf_counter()
 cv_kw = {"n_splits": n_folds, "seed": seed}
 stats = ensure_mias_cv(data, "statistics", classifier=statistics_classifier, **cv_kw)
-cnn = ensure_mias_cv(data, "convnet", recipe=recipe_mias, **cv_kw)
+cnn = ensure_mias_cv(data, "convnet", recipe=recipe_mias, progress=False, **cv_kw)
 cv_seconds = time.perf_counter() - t0
 tiles_table = paired_auc_table(cnn, stats, n_boot=n_boot, seed=seed)
 overall = tiles_table.set_index("class").loc["all"]
@@ -362,13 +362,15 @@ if transfer:
             mixed_precision=mixed_precision,
         )
     )
-    own_size = ensure_mias_tiles(dataclasses.replace(recipe_mias.tiles, out_size=image_size))
+    own_size = ensure_mias_tiles(
+        dataclasses.replace(recipe_mias.tiles, out_size=image_size), progress=False
+    )
     alone = own_size.meta.assign(probability=tile_probability(synthetic_run, own_size.tiles))
     alone_ci = bootstrap_ci(
         roc_auc, [alone["label_binary"], alone["probability"]], alone["patient_id"], n_boot, seed
     )
     transferred = ensure_mias_cv(
-        data, "convnet", recipe=recipe_mias, init_from=str(synthetic_run), **cv_kw
+        data, "convnet", recipe=recipe_mias, init_from=str(synthetic_run), progress=False, **cv_kw
     )
     vs_scratch = paired_auc_table(
         transferred, cnn, ("transfer", "scratch"), classes=("all",), n_boot=n_boot, seed=seed

@@ -126,7 +126,9 @@ def _lesion_boxes(lines: pd.DataFrame, height: int, use_radius: bool) -> list[tu
 
 
 def extract_mias_tiles(
-    config: MiasTileConfig = MiasTileConfig(), mias: MiasData | None = None
+    config: MiasTileConfig = MiasTileConfig(),
+    mias: MiasData | None = None,
+    progress: bool = True,
 ) -> MiasTiles:
     """Cut the MIAS tile set (see the module docstring).
 
@@ -137,6 +139,8 @@ def extract_mias_tiles(
     mias
         The loaded database (default: :func:`~mammo_lib.sources.mias.load_mias` through the
         registry).
+    progress
+        Show a progress bar.
     """
     mias = load_mias() if mias is None else mias
     tiles: list[np.ndarray] = []
@@ -145,7 +149,9 @@ def extract_mias_tiles(
     c = config
     rule = keep_rule("MIAS")
     images = mias.images if c.n_images is None else mias.images.iloc[: c.n_images]
-    for refnum, image_row in tqdm(images.iterrows(), total=len(images), desc="MIAS"):
+    for refnum, image_row in tqdm(
+        images.iterrows(), total=len(images), desc="MIAS", disable=not progress
+    ):
         path = mias.path(refnum)
         if not path.exists():
             skipped.append(dict(scan_id=refnum, line_no=0, reason="missing-file", detail=str(path)))
@@ -271,7 +277,9 @@ def _read(folder: Path, config: MiasTileConfig) -> MiasTiles:
 
 
 def ensure_mias_tiles(
-    config: MiasTileConfig = MiasTileConfig(), cache: str | os.PathLike[str] | None = None
+    config: MiasTileConfig = MiasTileConfig(),
+    cache: str | os.PathLike[str] | None = None,
+    progress: bool = True,
 ) -> MiasTiles:
     """Return the MIAS tile set for `config`, cutting it once and reusing it after.
 
@@ -282,12 +290,14 @@ def ensure_mias_tiles(
     cache
         Parent folder of the cache (default ``work_dir() / "mias-tiles"``); the set lives in
         a sub-folder named by :meth:`MiasTileConfig.key`, written atomically.
+    progress
+        Show a progress bar while cutting.
     """
     parent = Path(cache) if cache is not None else work_dir() / "mias-tiles"
     folder = parent / config.key()
     if (folder / "config.json").exists():
         return _read(folder, config)
-    data = extract_mias_tiles(config)
+    data = extract_mias_tiles(config, progress=progress)
     parent.mkdir(parents=True, exist_ok=True)
     tmp = parent / f".{config.key()}.{os.getpid()}.tmp"
     if tmp.exists():

@@ -185,7 +185,8 @@ def froc_points(
     Returns
     -------
     pandas.DataFrame
-        ``abnormality, n_lesions, fp_per_scan, sensitivity, low, high``.
+        ``abnormality, n_lesions, fp_per_scan, sensitivity, low, high``; a class without
+        lesions is left out.
     """
     groups = ["all", *(classes or [])]
     codes, women = pd.factorize(
@@ -223,6 +224,8 @@ def froc_points(
     alpha = (1 - level) / 2
     rows = []
     for g in groups:
+        if not member[g].any():
+            continue  # a class without lesions here has no sensitivity
         stack = np.array(reps[g]) if n_boot else None
         for i, f in enumerate(fp_rates):
             low = high = np.nan
