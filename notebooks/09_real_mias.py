@@ -87,6 +87,11 @@ def ci_text(est: float, low: float, high: float) -> str:
     return f"{est:.3f} [{low:.3f}, {high:.3f}]"
 
 
+def ci_of(row: pd.Series, name: str) -> str:
+    """``name`` of a table row with its ``_low`` and ``_high`` bounds, as text."""
+    return ci_text(row[name], row[f"{name}_low"], row[f"{name}_high"])
+
+
 # %% [markdown]
 # ## The tiles
 #
@@ -171,22 +176,24 @@ glue("c09_width", mias_width, display=False)
 glue("c09_w", mias_pos_weight, display=False)
 glue("c09_epochs", mias_epochs, display=False)
 glue("c09_val", f"{mias_val_fraction:.0%}", display=False)
-glue("c09_cnn_auc", ci_text(overall["convnet"], overall["convnet_low"], overall["convnet_high"]), display=False)
-glue("c09_stats_auc", ci_text(overall["statistics"], overall["statistics_low"], overall["statistics_high"]), display=False)
-glue("c09_diff", ci_text(overall["difference"], overall["difference_low"], overall["difference_high"]), display=False)
+glue("c09_cnn_auc", ci_of(overall, "convnet"), display=False)
+glue("c09_stats_auc", ci_of(overall, "statistics"), display=False)
+glue("c09_diff", ci_of(overall, "difference"), display=False)
 glue("c09_cv_minutes", f"{cv_seconds / 60:.1f}", display=False)
 
 
 def interval_columns(table: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
     out = table[["class", "n_abnormal", "n_women"]].copy()
     for name in names:
-        out[name] = [
-            ci_text(r[name], r[f"{name}_low"], r[f"{name}_high"]) for _, r in table.iterrows()
-        ]
+        out[name] = [ci_of(r, name) for _, r in table.iterrows()]
     return out.set_index("class")
 
 
-glue("c09_tiles_table", interval_columns(tiles_table, ("convnet", "statistics", "difference")), display=False)
+glue(
+    "c09_tiles_table",
+    interval_columns(tiles_table, ("convnet", "statistics", "difference")),
+    display=False,
+)
 
 # %% [markdown]
 # ```{glue:figure} c09_tiles_table
@@ -209,7 +216,9 @@ from sklearn.metrics import roc_curve  # noqa: E402
 fig, ax = plt.subplots(figsize=(4.5, 4.5))
 for name, pred in (("ConvNet", cnn), ("image statistics", stats)):
     fpr, tpr, _ = roc_curve(pred["label_binary"], pred["probability"])
-    ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc(pred['label_binary'], pred['probability']):.3f})")
+    ax.plot(
+        fpr, tpr, label=f"{name} (AUC {roc_auc(pred['label_binary'], pred['probability']):.3f})"
+    )
 ax.plot([0, 1], [0, 1], ls=":", color="grey")
 ax.set_xlabel("false positive rate")
 ax.set_ylabel("true positive rate")
@@ -228,8 +237,8 @@ plt.show()
 # %%
 features = tile_statistics(data.tiles)
 matched = matched_table(features, cnn, stats, n_boot=n_boot, seed=seed).iloc[0]
-glue("c09_matched_cnn", ci_text(matched["convnet"], matched["convnet_low"], matched["convnet_high"]), display=False)
-glue("c09_matched_stats", ci_text(matched["statistics"], matched["statistics_low"], matched["statistics_high"]), display=False)
+glue("c09_matched_cnn", ci_of(matched, "convnet"), display=False)
+glue("c09_matched_stats", ci_of(matched, "statistics"), display=False)
 glue("c09_matched_n", int(matched["n_abnormal"]), display=False)
 
 # %% [markdown]
@@ -269,13 +278,22 @@ scan_ci = bootstrap_ci(
 )
 marks, lesions, scans = mark_tables(located, patients, classes, nms=mark_nms)
 froc_table = froc_points(
-    marks, lesions, scans, FP_RATES, classes=["CALC", "CIRC", "SPIC", "MISC", "ARCH", "ASYM", MASSES],
-    n_boot=n_boot, seed=seed,
+    marks,
+    lesions,
+    scans,
+    FP_RATES,
+    classes=["CALC", "CIRC", "SPIC", "MISC", "ARCH", "ASYM", MASSES],
+    n_boot=n_boot,
+    seed=seed,
 )
 at = froc_table.set_index(["abnormality", "fp_per_scan"])
 glue("c09_nms", mark_nms, display=False)
 glue("c09_scan_auc", str(scan_ci), display=False)
-glue("c09_scan_n", f"{int(scores['abnormal'].sum())} scans with lesions and {int((~scores['abnormal']).sum())} normal scans", display=False)
+glue(
+    "c09_scan_n",
+    f"{int(scores['abnormal'].sum())} scans with lesions and {int((~scores['abnormal']).sum())} normal scans",
+    display=False,
+)
 glue("c09_sens_1fp", ci_text(*at.loc[("all", 1.0), ["sensitivity", "low", "high"]]), display=False)
 glue("c09_mass_1fp", ci_text(*at.loc[(MASSES, 1.0), ["sensitivity", "low", "high"]]), display=False)
 glue("c09_map_minutes", f"{map_seconds / 60:.1f}", display=False)
@@ -328,10 +346,17 @@ nrows = -(-len(chosen) // ncols)
 fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 3.6 * nrows), squeeze=False)
 for ax, case in zip(axes.flat, chosen, strict=False):
     label = "+".join(classes.get(case.scan_id, [])) or "normal"
-    plot_heatmap(ax, predictions[case.scan_id], case.lesions, title=f"{case.scan_id} ({label}), max {predictions[case.scan_id].score:.2f}")
-for ax in axes.flat[len(chosen):]:
+    plot_heatmap(
+        ax,
+        predictions[case.scan_id],
+        case.lesions,
+        title=f"{case.scan_id} ({label}), max {predictions[case.scan_id].score:.2f}",
+    )
+for ax in axes.flat[len(chosen) :]:
     ax.axis("off")
-fig.colorbar(ScalarMappable(Normalize(0, 1), cmap="turbo"), ax=axes, shrink=0.6, label="P(abnormal)")
+fig.colorbar(
+    ScalarMappable(Normalize(0, 1), cmap="turbo"), ax=axes, shrink=0.6, label="P(abnormal)"
+)
 plt.show()
 
 # %% [markdown]
@@ -351,14 +376,25 @@ if transfer:
 
     if dataset_dir is None:
         dataset_dir = ensure_dataset(
-            recipe, synthetic_cases=synthetic_cases, seed=seed, scan_size=scan_size,
-            include_mias=False, val_fraction=val_fraction, progress=False,
+            recipe,
+            synthetic_cases=synthetic_cases,
+            seed=seed,
+            scan_size=scan_size,
+            include_mias=False,
+            val_fraction=val_fraction,
+            progress=False,
         )
     synthetic_run = ensure_trained(
         TrainConfig(
-            dataset_dir=str(dataset_dir), model_name=model_name, label="label_binary",
-            image_size=image_size, epochs=epochs, batch_size=batch_size, pos_weight=pos_weight,
-            seed=seed, model_kwargs={"width": model_width, "bn_momentum": bn_momentum},
+            dataset_dir=str(dataset_dir),
+            model_name=model_name,
+            label="label_binary",
+            image_size=image_size,
+            epochs=epochs,
+            batch_size=batch_size,
+            pos_weight=pos_weight,
+            seed=seed,
+            model_kwargs={"width": model_width, "bn_momentum": bn_momentum},
             mixed_precision=mixed_precision,
         )
     )
@@ -377,16 +413,26 @@ if transfer:
     ).iloc[0]
     transfer_rows = [
         {"model": "synthetic model alone (chapter 06), on MIAS tiles", "tile AUC": str(alone_ci)},
-        {"model": "folds trained from scratch", "tile AUC": ci_text(vs_scratch["scratch"], vs_scratch["scratch_low"], vs_scratch["scratch_high"])},
-        {"model": "folds initialised from the synthetic model", "tile AUC": ci_text(vs_scratch["transfer"], vs_scratch["transfer_low"], vs_scratch["transfer_high"])},
-        {"model": "initialised minus scratch (paired)", "tile AUC": ci_text(vs_scratch["difference"], vs_scratch["difference_low"], vs_scratch["difference_high"])},
+        {"model": "folds trained from scratch", "tile AUC": ci_of(vs_scratch, "scratch")},
+        {
+            "model": "folds initialised from the synthetic model",
+            "tile AUC": ci_of(vs_scratch, "transfer"),
+        },
+        {
+            "model": "initialised minus scratch (paired)",
+            "tile AUC": ci_of(vs_scratch, "difference"),
+        },
     ]
     glue("c09_alone", str(alone_ci), display=False)
-    glue("c09_transfer_diff", ci_text(vs_scratch["difference"], vs_scratch["difference_low"], vs_scratch["difference_high"]), display=False)
+    glue("c09_transfer_diff", ci_of(vs_scratch, "difference"), display=False)
 else:
     glue("c09_alone", "not run (transfer = False)", display=False)
     glue("c09_transfer_diff", "not run (transfer = False)", display=False)
-glue("c09_transfer_table", pd.DataFrame(transfer_rows or [{"model": "not run", "tile AUC": ""}]).set_index("model"), display=False)
+glue(
+    "c09_transfer_table",
+    pd.DataFrame(transfer_rows or [{"model": "not run", "tile AUC": ""}]).set_index("model"),
+    display=False,
+)
 
 # %% [markdown]
 # ```{glue:figure} c09_transfer_table
@@ -411,9 +457,9 @@ glue("c09_transfer_table", pd.DataFrame(transfer_rows or [{"model": "not run", "
 
 # %%
 reached = {
-    "tile_difference": (overall["difference"], overall["difference_low"], overall["difference_high"]),
-    "tile_auc": (overall["convnet"], overall["convnet_low"], overall["convnet_high"]),
-    "matched_auc": (matched["convnet"], matched["convnet_low"], matched["convnet_high"]),
+    "tile_difference": tuple(overall[["difference", "difference_low", "difference_high"]]),
+    "tile_auc": tuple(overall[["convnet", "convnet_low", "convnet_high"]]),
+    "matched_auc": tuple(matched[["convnet", "convnet_low", "convnet_high"]]),
     "scan_auc": (scan_ci.estimate, scan_ci.low, scan_ci.high),
     "mass_sensitivity": tuple(at.loc[(MASSES, 1.0), ["sensitivity", "low", "high"]]),
 }
