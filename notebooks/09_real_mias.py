@@ -36,6 +36,7 @@ mark_nms = 3  # marks: a map peak must be the largest within this many cells
 n_boot = 500  # bootstrap replicates (women)
 n_heatmaps = 8  # held-out scans shown
 transfer = True  # also train the folds from the synthetic model of chapter 06
+transfer_epochs = 6  # epochs of those folds (fewer than from scratch: they start trained)
 # The synthetic model of chapter 06 (these names and values are that chapter's).
 dataset_dir = None
 recipe = "9"
@@ -366,10 +367,12 @@ plt.show()
 # model trained on the synthetic CBIS-DDSM recipe in chapter 06 is used twice: alone, on
 # the MIAS tiles cut at its own input size, and as the initialisation of the same folds as
 # above (every layer whose weight shapes agree is copied; the dense head, whose input size
-# depends on the tile size, starts afresh).
+# depends on the tile size, starts afresh), trained for {glue:text}`c09_transfer_epochs`
+# epochs instead of {glue:text}`c09_epochs`.
 
 # %% tags=["hide-output"]
 transfer_rows = []
+glue("c09_transfer_epochs", transfer_epochs, display=False)
 if transfer:
     from mammo_lib.dataset.build import ensure_dataset
     from mammo_lib.train import TrainConfig, ensure_trained
@@ -406,16 +409,24 @@ if transfer:
         roc_auc, [alone["label_binary"], alone["probability"]], alone["patient_id"], n_boot, seed
     )
     transferred = ensure_mias_cv(
-        data, "convnet", recipe=recipe_mias, init_from=str(synthetic_run), progress=False, **cv_kw
+        data,
+        "convnet",
+        recipe=dataclasses.replace(recipe_mias, epochs=transfer_epochs),
+        init_from=str(synthetic_run),
+        progress=False,
+        **cv_kw,
     )
     vs_scratch = paired_auc_table(
         transferred, cnn, ("transfer", "scratch"), classes=("all",), n_boot=n_boot, seed=seed
     ).iloc[0]
     transfer_rows = [
         {"model": "synthetic model alone (chapter 06), on MIAS tiles", "tile AUC": str(alone_ci)},
-        {"model": "folds trained from scratch", "tile AUC": ci_of(vs_scratch, "scratch")},
         {
-            "model": "folds initialised from the synthetic model",
+            "model": f"folds trained from scratch ({mias_epochs} epochs)",
+            "tile AUC": ci_of(vs_scratch, "scratch"),
+        },
+        {
+            "model": f"folds initialised from the synthetic model ({transfer_epochs} epochs)",
             "tile AUC": ci_of(vs_scratch, "transfer"),
         },
         {
