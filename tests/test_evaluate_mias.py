@@ -93,7 +93,7 @@ def test_extraction_deterministic_and_cached(
 
     calls = []
 
-    def fake_extract(config, mias_=None):
+    def fake_extract(config, mias_=None, progress=True):
         calls.append(config)
         return extract_mias_tiles(config, mias)
 
