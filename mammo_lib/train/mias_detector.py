@@ -90,7 +90,8 @@ class MiasRecipe:
 
 
 def validation_split(meta, fraction: float, seed: int) -> np.ndarray:
-    """Boolean mask of the validation rows: about `fraction` of the women, by label strata.
+    """Boolean mask of the validation rows: about `fraction` of the women, by label strata
+    (with fewer women than ``1 / fraction`` folds, one fold per woman).
 
     Parameters
     ----------
@@ -101,7 +102,10 @@ def validation_split(meta, fraction: float, seed: int) -> np.ndarray:
     seed
         Seed of the choice.
     """
-    n_splits = max(2, round(1 / fraction))
+    n_women = meta["patient_id"].nunique()
+    if n_women < 2:
+        raise ValueError(f"a validation split needs at least 2 women, got {n_women}")
+    n_splits = min(max(2, round(1 / fraction)), n_women)
     folds = patient_folds(meta["label_binary"], meta["patient_id"], n_splits, seed)
     return folds == 0
 
