@@ -6,17 +6,16 @@
 # per-batch values as the original code did. Every metric carries a 95% confidence interval
 # from a bootstrap that resamples *patients*, not tiles {cite}`efron1993bootstrap`: tiles cut
 # from one woman's scans are not independent, and treating them as if they were makes
-# intervals too narrow. And two checks the study did not make: a classifier trained and
-# tested on real mammograms (mini-MIAS, cross-validated by patient), and a *shortcut test*
+# intervals too narrow. And a check the study did not make: a *shortcut test*
 # asking whether simple scanner-level image statistics, with no notion of a lesion, already
 # separate the classes {cite}`geirhos2020shortcut,zech2018confounding`.
 #
 # **Data.** Tables 1, 2 and 4 and {numref}`fig-07-contrast` come from models trained and
 # tested on tiles of *synthetic* stand-ins for CBIS-DDSM and DDSM scans (the real full
 # scans are not available to this book); they show that the pipeline works end to end and
-# how the metrics behave, not how the study's model does on real mammograms. Table 3 and the
-# MIAS sections use the *real* mini-MIAS {cite}`suckling1994mias`. Each table says which
-# rows are which. The study's own published figures are shown beside ours for reference;
+# how the metrics behave, not how the study's model does on real mammograms. Table 3 and
+# the MIAS curve of {numref}`fig-07-pr` use the *real* mini-MIAS {cite}`suckling1994mias`.
+# Each table says which rows are which. The study's own published figures are shown beside ours for reference;
 # they are its numbers, on its data, computed its way.
 
 # %% tags=["parameters"]
@@ -48,10 +47,6 @@ sweep_weights = [1.0, 3.0, 6.0]  # table 4: values of W (1 and 6 are chapter 06'
 sweep_epochs = 30  # epochs of the W-sweep and contrast runs (fewer than `epochs` to save time)
 contrasts = [None, 2.0]  # figure 8: contrast factors (None: no adjustment)
 mias_ood_images = 80  # MIAS scans in the out-of-distribution test of table 3 (None: all 322)
-mias_cv_images = None  # MIAS scans in the patient-level CV (None: all 322)
-mias_tile_size = 64  # MIAS tile side for the patient-level CV
-mias_cv_epochs = 8  # ConvNet epochs per fold in the MIAS CV
-mias_cv_folds = 5
 shortcut_folds = 5
 shortcut_classifier = "boosting"  # "boosting" or "logistic"
 shortcut_max_ratio = 4.0  # pipeline test: larger source cut to this many times the smaller
@@ -68,16 +63,12 @@ from myst_nb import glue
 
 from mammo_lib.dataset.build import ensure_dataset
 from mammo_lib.dataset.user_data import dataset_label
-from mammo_lib.evaluate.bootstrap import bootstrap_ci
-from mammo_lib.evaluate.metrics import collapsed_metrics, confusion_table, roc_auc
-from mammo_lib.evaluate.mias_cv import ensure_mias_cv
-from mammo_lib.evaluate.mias_tiles import MiasTileConfig, ensure_mias_tiles
+from mammo_lib.evaluate.metrics import collapsed_metrics, confusion_table
 from mammo_lib.evaluate.pipeline_shortcut import pipeline_test
 from mammo_lib.evaluate.plots import (
     plot_confusion,
     plot_pr_curve,
     plot_recall_vs_threshold,
-    plot_roc_curve,
 )
 from mammo_lib.evaluate.predict import probabilities
 from mammo_lib.evaluate.published import (
@@ -295,31 +286,19 @@ plt.show()
 # ## Table 3: MIAS as an out-of-distribution test
 #
 # The study tested its dataset-9 model on mini-MIAS, scans it had never seen from a
-# different source. The first row repeats that protocol: the dataset-9 model above, trained on
+# different source. The table repeats that protocol: the dataset-9 model above, trained on
 # synthetic tiles, scores the real MIAS tiles of the dataset builder (every located
-# abnormality, and normal tissue). The next rows are this book's real-data result: a
-# classifier *trained and tested* on real MIAS, with folds that keep both films of a
-# woman, and all tiles cut from them, on the same side of every split (see the MIAS section
-# below). All rows of this table are on real mammograms.
+# abnormality, and normal tissue). The book's real-data result, ConvNets *trained and
+# tested* on real MIAS with folds by woman, is chapter {doc}`09_real_mias`.
 
 # %% tags=["hide-output"]
 mias_dataset = dataset_for(binary_recipes[0], include_mias=True)
 mias_pred = ensure_predictions(runs[binary_recipes[0]][1], mias_dataset, "mias", CKPT)
-mias_tiles = ensure_mias_tiles(
-    MiasTileConfig(out_size=mias_tile_size, n_images=mias_cv_images, seed=seed)
-)
-cv_kw = {"n_splits": mias_cv_folds, "seed": seed}
-cv_convnet = ensure_mias_cv(mias_tiles, "convnet", epochs=mias_cv_epochs, **cv_kw)
-cv_stats = ensure_mias_cv(mias_tiles, "statistics", classifier=shortcut_classifier, **cv_kw)
 
 # %% tags=["remove-input"]
 rows3 = [
     {"dataset": "MIAS (dataset builder)", "model": f"{model_label}, trained on synthetic 9",
      "data": "real MIAS (test only)", **binary_row(mias_pred, n_boot=n_boot, seed=seed)},
-    {"dataset": f"MIAS, {mias_cv_folds}-fold CV by patient", "model": f"vgg_lite (width 0.25, {mias_tile_size} px)",
-     "data": "real MIAS (train and test)", **binary_row(cv_convnet, n_boot=n_boot, seed=seed)},
-    {"dataset": f"MIAS, {mias_cv_folds}-fold CV by patient", "model": f"image statistics + {shortcut_classifier}",
-     "data": "real MIAS (train and test)", **binary_row(cv_stats, n_boot=n_boot, seed=seed)},
 ]  # fmt: skip
 table3 = with_published(pd.DataFrame(rows3), "mias", BINARY)
 table3_text = with_intervals(table3, BINARY)
@@ -476,82 +455,6 @@ plot_pr_curve(
 plt.show()
 
 # %% [markdown]
-# ## A real-data result: normal versus abnormal on MIAS
-#
-# mini-MIAS holds 322 films of 161 women, left and right (`mdb001` and `mdb002` are one
-# woman). Abnormal tiles are windows around every abnormality with a given centre (three
-# random windows of the study's field of view, 23 mm, around small lesions, a grid over large
-# ones); normal tiles are cut from the same database's tissue: tiles of the normal films and
-# tiles of the abnormal films away from every lesion, chosen by the study's keep-rule. Both
-# kinds therefore come from one scanner pipeline. {glue:text}`c07_mias_n` tiles
-# ({glue:text}`c07_mias_pos` abnormal) of {glue:text}`c07_mias_women` women, resized to
-# {glue:text}`c07_mias_size` pixels.
-#
-# A small ConvNet (model 1.0.0.35 at a quarter of its width, two 256-unit dense layers) is
-# trained in each of {glue:text}`c07_mias_folds` folds for {glue:text}`c07_mias_epochs`
-# epochs with W = 4 and random flips; its batch-norm statistics are recomputed on the
-# training tiles at the end (after a short run the moving averages lag the weights). Beside
-# it, a gradient-boosting classifier sees only the per-tile image statistics of the shortcut
-# test below. Cross-validated ROC AUC, with intervals over women:
-#
-# - ConvNet: {glue:text}`c07_mias_cnn_auc`
-# - image statistics only: {glue:text}`c07_mias_stats_auc`
-#
-# The difference, ConvNet minus statistics, is {glue:text}`c07_mias_diff` (paired: the same
-# tiles and folds, women resampled together).
-#
-# On lesion windows that the negatives' keep-rule would also accept (no saturated or black
-# patches; {glue:text}`c07_mias_kept` of the abnormal tiles) the ConvNet's AUC is
-# {glue:text}`c07_mias_cnn_kept_auc` and the statistics' {glue:text}`c07_mias_stats_kept_auc`.
-
-# %% tags=["remove-cell"]
-meta = mias_tiles.meta
-glue("c07_mias_n", len(meta), display=False)
-glue("c07_mias_pos", int(meta["label_binary"].sum()), display=False)
-glue("c07_mias_women", int(meta["patient_id"].nunique()), display=False)
-glue("c07_mias_size", mias_tile_size, display=False)
-glue("c07_mias_folds", mias_cv_folds, display=False)
-glue("c07_mias_epochs", mias_cv_epochs, display=False)
-cnn_row = rows3[1]
-stats_row = rows3[2]
-
-glue("c07_mias_cnn_auc", row_interval(cnn_row), display=False)
-diff = bootstrap_ci(
-    lambda y, a, b: roc_auc(y, a) - roc_auc(y, b),
-    [cv_convnet["label_binary"], cv_convnet["probability"], cv_stats["probability"]],
-    groups=cv_convnet["patient_id"],
-    n_boot=n_boot,
-    seed=seed,
-)
-glue("c07_mias_diff", format_interval(diff), display=False)
-glue("c07_mias_stats_auc", row_interval(stats_row), display=False)
-kept = (cv_convnet["keep_reason"] == "kept").to_numpy()
-lesions = cv_convnet["label_binary"].to_numpy() == 1
-glue("c07_mias_kept", f"{int((kept & lesions).sum())} of {int(lesions.sum())}", display=False)
-glue(
-    "c07_mias_cnn_kept_auc",
-    row_interval(binary_row(cv_convnet[kept], n_boot=n_boot, seed=seed)),
-    display=False,
-)
-glue(
-    "c07_mias_stats_kept_auc",
-    row_interval(binary_row(cv_stats[kept], n_boot=n_boot, seed=seed)),
-    display=False,
-)
-
-# %% mystnb={"figure": {"caption": "ROC curves of the patient-level cross-validation on real MIAS tiles: the small ConvNet and a classifier given only image statistics.", "name": "fig-07-mias-roc"}}
-plot_roc_curve(
-    {
-        "ConvNet": (cv_convnet["label_binary"].to_numpy(), cv_convnet["probability"].to_numpy()),
-        "image statistics only": (
-            cv_stats["label_binary"].to_numpy(),
-            cv_stats["probability"].to_numpy(),
-        ),
-    }
-)
-plt.show()
-
-# %% [markdown]
 # ## The shortcut test
 #
 # In the study's dataset 9 every abnormal tile comes from a CBIS-DDSM scan and every normal
@@ -639,18 +542,6 @@ shortcut_rows.append(
     }
 )
 shortcut_features["pipeline test (normal tiles)"] = pipe.feature_auc
-shortcut_rows.append(
-    {
-        "comparison": "MIAS CV: normal vs abnormal",
-        "data": "real MIAS",
-        "normal tiles from": "the same database's tissue",
-        "differs in": "anatomy (one pipeline)",
-        "shortcut AUC (statistics only)": row_interval(stats_row),
-        "verdict": "(statistics see lesion brightness too)",
-        "ConvNet AUC": row_interval(cnn_row),
-        "top statistic": "",
-    }
-)
 shortcut_table = pd.DataFrame(shortcut_rows)
 
 # %% tags=["remove-input"]
@@ -698,8 +589,8 @@ shortcut_table
 # 8-bit tiles and the keep-rules; it says nothing about the real DDSM and CBIS-DDSM. The
 # same code run on a real download gives the answer that matters. On real MIAS both
 # classes share one pipeline; there the statistics can only use what the tiles show, such
-# as the brightness of a dense mass, a genuine if crude cue, and the paired difference
-# above says whether the ConvNet learned more than that.
+# as the brightness of a dense mass, a genuine if crude cue; chapter {doc}`09_real_mias`
+# measures whether the ConvNet learned more than that.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "ROC AUC of each image statistic alone (in either direction, so 0.5 is no separation), for the three synthetic comparisons of the shortcut test; the statistics that separate the most in any comparison are shown.", "name": "fig-07-shortcut-stats"}}
 stat_auc = (
@@ -806,5 +697,5 @@ glue("c07_normal_fraction", f"{mias_share:.1%}", display=False)
 # The synthetic datasets are small, so the intervals of tables 1, 2 and 4 are wide, and the
 # sweep covers {glue:text}`c07_sweep_n` values of W and {glue:text}`c07_contrast_n` contrast
 # setting(s) (the `paper` profile runs the study's whole sweep). The main runs are small models trained briefly on synthetic
-# tiles; the numbers on real data are the MIAS rows of table 3. With the `paper` profile and a
+# tiles; the numbers on real data are table 3 and chapter {doc}`09_real_mias`. With the `paper` profile and a
 # CBIS-DDSM download the same code evaluates the study's full-size runs.

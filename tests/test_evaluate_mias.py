@@ -7,10 +7,10 @@ import dataclasses
 import numpy as np
 import pytest
 
+from mammo_lib.dataset import mias_tiles as mt
 from mammo_lib.dataset.labels import mias_label
-from mammo_lib.evaluate import mias_tiles as mt
+from mammo_lib.dataset.mias_tiles import MiasTileConfig, ensure_mias_tiles, extract_mias_tiles
 from mammo_lib.evaluate.mias_cv import cross_validate_mias, patient_folds
-from mammo_lib.evaluate.mias_tiles import MiasTileConfig, ensure_mias_tiles, extract_mias_tiles
 from mammo_lib.extract.common import boxes_overlap
 from mammo_lib.sources.mias import MiasData, load_mias
 
@@ -77,9 +77,9 @@ def test_skips_recorded_and_patients_paired(tiles: mt.MiasTiles) -> None:
     meta = tiles.meta
     assert not ((meta["scan_id"] == "mdb216") & (meta["kind"] == "background")).any()
     patient = meta.set_index("scan_id")["patient_id"]
-    assert patient["mdb001"].iloc[0] == patient["mdb002"].iloc[0] == "mias-001"
-    assert patient["mdb007"].iloc[0] == patient["mdb008"].iloc[0] == "mias-004"
-    assert patient["mdb060"].iloc[0] == "mias-030"
+    assert patient["mdb001"].iloc[0] == patient["mdb002"].iloc[0] == "MIAS_001"
+    assert patient["mdb007"].iloc[0] == patient["mdb008"].iloc[0] == "MIAS_004"
+    assert patient["mdb060"].iloc[0] == "MIAS_030"
     assert "mdb059" not in patient.index  # its only lesion has no location: nothing cut
 
 
@@ -93,7 +93,7 @@ def test_extraction_deterministic_and_cached(
 
     calls = []
 
-    def fake_extract(config, mias_=None):
+    def fake_extract(config, mias_=None, progress=True):
         calls.append(config)
         return extract_mias_tiles(config, mias)
 
@@ -127,35 +127,17 @@ def test_cross_validate_statistics(tiles: mt.MiasTiles) -> None:
 
 @pytest.mark.slow
 def test_cross_validate_convnet_runs(tiles: mt.MiasTiles) -> None:
+    from mammo_lib.train.mias_detector import MiasRecipe
+
     keep = tiles.meta.groupby("patient_id").head(4).index.to_numpy()  # a small set
     small = mt.MiasTiles(
         tiles.tiles[keep], tiles.meta.loc[keep].reset_index(drop=True), tiles.skipped, tiles.config
     )
-    pred = cross_validate_mias(
-        small,
-        "convnet",
-        n_splits=2,
-        epochs=1,
-        model_kw={"width": 0.125, "fc_units": (16, 16)},
-    )
+    recipe = MiasRecipe(tiles=tiles.config, epochs=1, width=0.125, fc_units=(16, 16))
+    pred = cross_validate_mias(small, "convnet", n_splits=2, recipe=recipe, progress=False)
     assert pred["probability"].notna().all() and pred["probability"].between(0, 1).all()
     assert set(pred["fold"]) == {0, 1}
-
-
-def test_recalibrate_batchnorm_sets_batch_statistics() -> None:
-    import keras
-
-    from mammo_lib.evaluate.mias_cv import recalibrate_batchnorm
-
-    inputs = keras.Input((4,))
-    x = keras.layers.Dropout(0.5)(inputs)
-    norm = keras.layers.BatchNormalization(momentum=0.99)
-    model = keras.Model(inputs, norm(x))
-    images = np.random.default_rng(0).normal(3.0, 2.0, size=(500, 4)).astype("float32")
-    recalibrate_batchnorm(model, images)
-    np.testing.assert_allclose(norm.moving_mean.numpy(), images.mean(0), rtol=1e-4)
-    np.testing.assert_allclose(norm.moving_variance.numpy(), images.var(0), rtol=1e-3)
-    assert norm.momentum == 0.99 and model.layers[1].rate == 0.5
+    assert pred.groupby("fold")["run"].nunique().eq(1).all() and pred["run"].nunique() == 2
 
 
 def test_keep_reason_and_image_limit(mias: MiasData, tiles: mt.MiasTiles) -> None:

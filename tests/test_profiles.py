@@ -19,7 +19,7 @@ import pytest
 from mammo_lib.config import PROFILES, load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = ("06_training", "07_results", "08_whole_scan")
+CHAPTERS = ("06_training", "07_results", "08_whole_scan", "09_real_mias")
 #: Parameters that define the dataset and the trained run (names shared by the chapters).
 SHARED = (
     "seed",

@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--method", choices=("convnet", "statistics"), default="convnet", help="for --mias-cv"
     )
-    parser.add_argument("--epochs", type=int, default=10, help="ConvNet epochs for --mias-cv")
+    parser.add_argument("--epochs", type=int, default=20, help="ConvNet epochs for --mias-cv")
     parser.add_argument("--folds", type=int, default=5, help="CV folds (--mias-cv, --shortcut)")
     parser.add_argument("--out", type=Path, help="folder for CSV outputs")
     parser.set_defaults(func=run)
@@ -101,12 +101,18 @@ def run(args: argparse.Namespace) -> int:
                 _print(f"{args.run.name} on {split}", _score(pred, args))
             return 0
         if args.mias_cv:
-            from mammo_lib.evaluate.mias_cv import cross_validate_mias
-            from mammo_lib.evaluate.mias_tiles import MiasTileConfig, ensure_mias_tiles
+            import dataclasses
 
-            data = ensure_mias_tiles(MiasTileConfig(seed=args.seed))
+            from mammo_lib.dataset.mias_tiles import ensure_mias_tiles
+            from mammo_lib.evaluate.mias_cv import cross_validate_mias
+            from mammo_lib.train.mias_detector import MiasRecipe
+
+            default = MiasRecipe()
+            tiles = dataclasses.replace(default.tiles, seed=args.seed)
+            recipe = dataclasses.replace(default, tiles=tiles, epochs=args.epochs, seed=args.seed)
+            data = ensure_mias_tiles(recipe.tiles)
             pred = cross_validate_mias(
-                data, args.method, n_splits=args.folds, seed=args.seed, epochs=args.epochs
+                data, args.method, n_splits=args.folds, seed=args.seed, recipe=recipe
             )
             if args.out is not None:
                 out = write_predictions(pred, args.out / f"mias-cv-{args.method}.csv")

@@ -1,4 +1,4 @@
-"""Tiles from the real mini-MIAS for patient-level cross-validation.
+"""Tiles from the real mini-MIAS, for patient-level cross-validation and the MIAS detector.
 
 Positives are crops around every MIAS abnormality that has a centre and radius (the study's
 method 2: random windows around small lesions, a grid over large ones). Negatives come from
@@ -32,10 +32,10 @@ from mammo_lib.extract.common import ExtractionSkip, cut, scan_rng
 from mammo_lib.extract.mias import MIAS_SCALE, mias_crops, mias_roi_box
 from mammo_lib.extract.normals import background_tiles, keep_rule, normal_tiles, tile_stats
 from mammo_lib.imaging.read import read_scan
-from mammo_lib.sources.mias import MiasData, load_mias
+from mammo_lib.sources.mias import PIXEL_SIZE_MM, MiasData, load_mias, patient_id
 
 #: Bump when the extraction changes, so cached tile sets are rebuilt.
-_VERSION = 2
+_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -90,22 +90,32 @@ class MiasTiles:
         ``uint8 [n, out_size, out_size]``.
     meta
         One row per tile: ``scan_id, patient_id, abnormality_id`` (``scan:line`` for lesion
-        tiles, empty otherwise), ``source`` (``"mias"``), ``kind`` (``lesion``,
-        ``normal-scan``, ``background``), ``label`` (5-class code), ``label_binary``,
-        ``crop_index``, ``row0, col0, row1, col1`` (window in the unscaled scan),
-        ``keep_reason``: ``kept`` for every negative (they were chosen by the keep-rule), and
-        for lesion tiles what the same rule says of their window (``kept``, ``bright``,
-        ``dark`` ...), so that results can be checked on lesions the rule would also keep.
+        tiles, empty otherwise), ``abnormality`` (the MIAS class of a lesion tile: ``CALC``,
+        ``CIRC``, ``SPIC``, ``MISC``, ``ARCH`` or ``ASYM``; empty otherwise), ``source``
+        (``"mias"``), ``kind`` (``lesion``, ``normal-scan``, ``background``), ``label``
+        (5-class code), ``label_binary``, ``crop_index``, ``row0, col0, row1, col1``
+        (window in the unscaled scan), ``keep_reason``: ``kept`` for every negative (they
+        were chosen by the keep-rule), and for lesion tiles what the same rule says of their
+        window (``kept``, ``bright``, ``dark`` ...), so that results can be checked on
+        lesions the rule would also keep.
     skipped
         One row per annotation line or scan left out: ``scan_id, line_no, reason, detail``.
     config
         The configuration that cut them.
+    folder
+        The cache folder they were read from (None: cut in memory).
     """
 
     tiles: np.ndarray
     meta: pd.DataFrame
     skipped: pd.DataFrame
     config: MiasTileConfig
+    folder: Path | None = None
+
+    @property
+    def pixel_spacing_mm(self) -> float:
+        """Millimetres per tile pixel: MIAS's 0.2 mm times ``crop_size / out_size``."""
+        return PIXEL_SIZE_MM * self.config.crop_size / self.config.out_size
 
 
 def _lesion_boxes(lines: pd.DataFrame, height: int, use_radius: bool) -> list[tuple]:
@@ -116,7 +126,9 @@ def _lesion_boxes(lines: pd.DataFrame, height: int, use_radius: bool) -> list[tu
 
 
 def extract_mias_tiles(
-    config: MiasTileConfig = MiasTileConfig(), mias: MiasData | None = None
+    config: MiasTileConfig = MiasTileConfig(),
+    mias: MiasData | None = None,
+    progress: bool = True,
 ) -> MiasTiles:
     """Cut the MIAS tile set (see the module docstring).
 
@@ -127,6 +139,8 @@ def extract_mias_tiles(
     mias
         The loaded database (default: :func:`~mammo_lib.sources.mias.load_mias` through the
         registry).
+    progress
+        Show a progress bar.
     """
     mias = load_mias() if mias is None else mias
     tiles: list[np.ndarray] = []
@@ -135,14 +149,16 @@ def extract_mias_tiles(
     c = config
     rule = keep_rule("MIAS")
     images = mias.images if c.n_images is None else mias.images.iloc[: c.n_images]
-    for refnum, image_row in tqdm(images.iterrows(), total=len(images), desc="MIAS"):
+    for refnum, image_row in tqdm(
+        images.iterrows(), total=len(images), desc="MIAS", disable=not progress
+    ):
         path = mias.path(refnum)
         if not path.exists():
             skipped.append(dict(scan_id=refnum, line_no=0, reason="missing-file", detail=str(path)))
             continue
         scan = read_scan(path).image
         rng = scan_rng(c.seed, "mias-cv", refnum)
-        base = dict(scan_id=refnum, patient_id=f"mias-{image_row['patient']:03d}", source="mias")
+        base = dict(scan_id=refnum, patient_id=patient_id(image_row["patient"]), source="mias")
         lines = mias.lines(refnum)
         if not image_row["abnormal"]:
             found = normal_tiles(scan, "MIAS", rng, crop_size=c.crop_size, out_size=c.out_size)
@@ -200,6 +216,7 @@ def extract_mias_tiles(
                     base
                     | dict(
                         abnormality_id=f"{refnum}:{line.line_no}",
+                        abnormality=line.abnormality,
                         kind="lesion",
                         label=code,
                         crop_index=k,
@@ -239,6 +256,7 @@ def extract_mias_tiles(
     meta = pd.DataFrame(rows)
     meta["label_binary"] = (meta["label"] > 0).astype(int)
     meta["keep_reason"] = meta["keep_reason"].fillna("kept")
+    meta["abnormality"] = meta["abnormality"].fillna("")
     skipped_df = pd.DataFrame(skipped, columns=["scan_id", "line_no", "reason", "detail"])
     return MiasTiles(np.stack(tiles).astype(np.uint8), meta, skipped_df, config)
 
@@ -251,13 +269,19 @@ def _write(folder: Path, data: MiasTiles) -> None:
 
 
 def _read(folder: Path, config: MiasTileConfig) -> MiasTiles:
-    meta = pd.read_csv(folder / "meta.csv", keep_default_na=False, dtype={"abnormality_id": str})
+    meta = pd.read_csv(
+        folder / "meta.csv",
+        keep_default_na=False,
+        dtype={"abnormality_id": str, "abnormality": str},
+    )
     skipped = pd.read_csv(folder / "skipped.csv", keep_default_na=False)
-    return MiasTiles(np.load(folder / "tiles.npy"), meta, skipped, config)
+    return MiasTiles(np.load(folder / "tiles.npy"), meta, skipped, config, folder)
 
 
 def ensure_mias_tiles(
-    config: MiasTileConfig = MiasTileConfig(), cache: str | os.PathLike[str] | None = None
+    config: MiasTileConfig = MiasTileConfig(),
+    cache: str | os.PathLike[str] | None = None,
+    progress: bool = True,
 ) -> MiasTiles:
     """Return the MIAS tile set for `config`, cutting it once and reusing it after.
 
@@ -268,12 +292,14 @@ def ensure_mias_tiles(
     cache
         Parent folder of the cache (default ``work_dir() / "mias-tiles"``); the set lives in
         a sub-folder named by :meth:`MiasTileConfig.key`, written atomically.
+    progress
+        Show a progress bar while cutting.
     """
     parent = Path(cache) if cache is not None else work_dir() / "mias-tiles"
     folder = parent / config.key()
     if (folder / "config.json").exists():
         return _read(folder, config)
-    data = extract_mias_tiles(config)
+    data = extract_mias_tiles(config, progress=progress)
     parent.mkdir(parents=True, exist_ok=True)
     tmp = parent / f".{config.key()}.{os.getpid()}.tmp"
     if tmp.exists():

@@ -1,0 +1,90 @@
+"""Held-out whole-scan maps of mini-MIAS: each fold's model maps the scans of its own fold."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mammo_lib.scan.localisation import LocalisationCase, mias_cases
+from mammo_lib.scan.predict import Predictor, ScanPrediction
+from mammo_lib.sources.mias import PIXEL_SIZE_MM, MiasData
+
+
+def scan_folds(meta: pd.DataFrame, folds: np.ndarray, images: pd.DataFrame) -> dict[str, int]:
+    """Fold of every scan: its woman's fold in the tile set.
+
+    A woman with no tile in the set (every window of her scans rejected by the keep-rule)
+    trained no model, so any fold's model has never seen her; she gets ``patient % n_folds``.
+
+    Parameters
+    ----------
+    meta
+        The tile table (``scan_id``, ``patient_id``), row-aligned with `folds`.
+    folds
+        Fold per tile.
+    images
+        :attr:`mammo_lib.sources.mias.MiasData.images` (``patient``, ``patient_id``).
+    """
+    per_woman = pd.Series(np.asarray(folds), index=meta["patient_id"].to_numpy())
+    by_woman = per_woman.groupby(level=0).agg(lambda f: f.iloc[0])
+    if (per_woman.groupby(level=0).nunique() > 1).any():
+        raise ValueError("a woman's tiles lie in more than one fold")
+    n = int(np.max(folds)) + 1
+    out = {}
+    for refnum, row in images.iterrows():
+        pid = row["patient_id"]
+        out[str(refnum)] = int(by_woman[pid]) if pid in by_woman.index else int(row["patient"]) % n
+    return out
+
+
+def lesion_classes(mias: MiasData, refnum: str) -> list[str]:
+    """MIAS class of each located lesion of a scan, in the order :func:`mias_cases` keeps."""
+    lines = mias.lines(refnum).dropna(subset=["x", "y", "radius"])
+    return [str(a) for a in lines["abnormality"]]
+
+
+def map_held_out(
+    run_dirs: Sequence[str | os.PathLike[str]],
+    folds: Mapping[str, int],
+    mias: MiasData,
+    *,
+    refine: int | None = None,
+    progress: bool = False,
+) -> tuple[list[LocalisationCase], dict[str, ScanPrediction]]:
+    """Map every scan with the model of its own fold, which never saw its woman.
+
+    Parameters
+    ----------
+    run_dirs
+        One run folder per fold (fold ``k`` trained on every other fold).
+    folds
+        Fold of every scan to map (:func:`scan_folds`); scans not in it are not mapped.
+    mias
+        The database.
+    refine
+        Shift-and-stitch factor of the maps (None: the predictor's default).
+    progress
+        Show a progress bar per fold.
+
+    Returns
+    -------
+    cases, predictions
+        As :func:`mammo_lib.scan.localisation.mias_cases` returns them, over all folds.
+    """
+    cases: list[LocalisationCase] = []
+    predictions: dict[str, ScanPrediction] = {}
+    for k, run_dir in enumerate(run_dirs):
+        refnums = [r for r, f in folds.items() if f == k]
+        if not refnums:
+            continue
+        predictor = Predictor.from_run(Path(run_dir), refine=refine)
+        c, p = mias_cases(
+            predictor, mias, refnums, pixel_spacing_mm=PIXEL_SIZE_MM, progress=progress
+        )
+        cases += c
+        predictions |= p
+    return cases, predictions

@@ -1,0 +1,499 @@
+# %% [markdown]
+# # Real mammograms: mini-MIAS, cross-validated by woman
+#
+# **Verdict.** On all {glue:text}`c09_scans` real mini-MIAS scans {cite}`suckling1994mias`,
+# cross-validated by woman, the ConvNet's tile AUC is {glue:text}`c09_cnn_auc` against
+# {glue:text}`c09_stats_auc` for a classifier that sees only image statistics: a paired
+# difference of {glue:text}`c09_diff` (95% interval over women). On normals matched to the
+# lesions' statistics the statistics fall to {glue:text}`c09_matched_stats` and the ConvNet
+# keeps {glue:text}`c09_matched_cnn`. Made fully convolutional, each fold's model maps the
+# scans it never saw: scan-level AUC {glue:text}`c09_scan_auc`, lesion sensitivity
+# {glue:text}`c09_sens_1fp` at one false positive per scan (masses:
+# {glue:text}`c09_mass_1fp`). Against this profile's targets, {glue:text}`c09_verdict`.
+#
+# This chapter is the book's evidence on real images; the synthetic chapters before it show
+# that the pipeline runs at the study's scale, not how well it detects. Every model and
+# every threshold here is chosen on training folds only, and every interval resamples
+# women, so that a woman's two films never sit on both sides of a comparison.
+
+# %% tags=["parameters"]
+seed = 0
+mias_images = None  # MIAS scans used (None: all 322)
+mias_crop = 116  # window side in MIAS pixels: the study's field of view, 299 / 2.58
+mias_tile_size = 96  # tiles are resized to this side
+mias_crops = 6  # random windows per lesion
+mias_normals_per_scan = 6  # tiles per normal scan
+mias_background_per_scan = 4  # lesion-free tiles per abnormal scan
+n_folds = 5  # folds by woman
+mias_epochs = 20  # ConvNet epochs per fold
+mias_width = 0.5  # filter multiplier of vgg_lite
+mias_fc_units = [256, 256]  # units of the dense head
+mias_pos_weight = 4.0  # W, the weight of abnormal tiles in the cross-entropy
+mias_val_fraction = 0.15  # share of each fold's training women held out for validation
+statistics_classifier = "boosting"  # the baseline on image statistics: "boosting" or "logistic"
+map_refine = 2  # shift-and-stitch factor of the whole-scan maps
+mark_nms = 3  # marks: a map peak must be the largest within this many cells
+n_boot = 500  # bootstrap replicates (women)
+n_heatmaps = 8  # held-out scans shown
+transfer = True  # also train the folds from the synthetic model of chapter 06
+transfer_epochs = 6  # epochs of those folds (fewer than from scratch: they start trained)
+# The synthetic model of chapter 06 (these names and values are that chapter's).
+dataset_dir = None
+recipe = "9"
+synthetic_cases = 64
+scan_size = "small"
+val_fraction = 0.2
+model_name = "vgg_lite"
+image_size = 128
+epochs = 30
+batch_size = 32
+pos_weight = 6.0
+model_width = 0.5
+bn_momentum = 0.9
+mixed_precision = False
+augment = "dihedral"  # online augmentation (as chapter 06)
+
+# %% tags=["remove-cell"]
+# ruff: noqa: E501  (figure captions live on the cell-marker lines)
+import dataclasses
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ log out of the pages
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
+from myst_nb import glue
+
+from mammo_lib.dataset.mias_tiles import MiasTileConfig, ensure_mias_tiles
+from mammo_lib.evaluate.bootstrap import bootstrap_ci
+from mammo_lib.evaluate.matched import matched_table
+from mammo_lib.evaluate.metrics import roc_auc
+from mammo_lib.evaluate.mias_cv import MASSES, ensure_mias_cv, mias_folds, paired_auc_table
+from mammo_lib.evaluate.shortcut import tile_statistics
+from mammo_lib.evaluate.targets import target_table, verdict
+from mammo_lib.scan.froc import FP_RATES, froc_curve, froc_points, mark_tables
+from mammo_lib.scan.localisation import scan_scores
+from mammo_lib.scan.mias_maps import lesion_classes, map_held_out, scan_folds
+from mammo_lib.scan.plots import plot_heatmap
+from mammo_lib.sources.mias import load_mias
+from mammo_lib.train.mias_detector import MiasRecipe, tile_probability
+
+started = time.perf_counter()
+
+
+def ci_text(est: float, low: float, high: float) -> str:
+    return f"{est:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def ci_of(row: pd.Series, name: str) -> str:
+    """``name`` of a table row with its ``_low`` and ``_high`` bounds, as text."""
+    return ci_text(row[name], row[f"{name}_low"], row[f"{name}_high"])
+
+
+# %% [markdown]
+# ## The tiles
+#
+# mini-MIAS holds 322 films of 161 women, left and right (`mdb001` and `mdb002` are one
+# woman: woman `(n + 1) // 2` of film `n`). Lesion tiles are windows of the study's field of
+# view ({glue:text}`c09_crop` MIAS pixels, 0.2 mm each) around every abnormality with a
+# centre and radius, {glue:text}`c09_crops` random windows per lesion; normal tiles come from
+# the normal films and from the abnormal films away from every lesion, under the study's
+# keep-rule. All tiles, abnormal and normal, therefore come from one scanner pipeline. They
+# are resized to {glue:text}`c09_tile` pixels, {glue:text}`c09_mm_px` mm per pixel.
+
+# %%
+mias = load_mias()
+recipe_mias = MiasRecipe(
+    tiles=MiasTileConfig(
+        crop_size=mias_crop,
+        out_size=mias_tile_size,
+        n_crops=mias_crops,
+        normals_per_scan=mias_normals_per_scan,
+        background_per_scan=mias_background_per_scan,
+        n_images=mias_images,
+        seed=seed,
+    ),
+    model_name=model_name,
+    width=mias_width,
+    fc_units=tuple(mias_fc_units),
+    bn_momentum=bn_momentum,
+    epochs=mias_epochs,
+    batch_size=batch_size,
+    pos_weight=mias_pos_weight,
+    val_fraction=mias_val_fraction,
+    seed=seed,
+)
+data = ensure_mias_tiles(recipe_mias.tiles, progress=False)
+meta = data.meta
+counts = (
+    meta.assign(group=np.where(meta["kind"] == "lesion", meta["abnormality"], meta["kind"]))
+    .groupby("group")
+    .agg(tiles=("scan_id", "size"), scans=("scan_id", "nunique"), women=("patient_id", "nunique"))
+)
+n_scans = len(mias.images) if mias_images is None else min(mias_images, len(mias.images))
+glue("c09_scans", n_scans, display=False)
+glue("c09_crop", mias_crop, display=False)
+glue("c09_crops", mias_crops, display=False)
+glue("c09_tile", mias_tile_size, display=False)
+glue("c09_mm_px", f"{data.pixel_spacing_mm:.3f}", display=False)
+glue("c09_n_tiles", len(meta), display=False)
+glue("c09_n_women", int(meta["patient_id"].nunique()), display=False)
+glue("c09_counts", counts, display=False)
+
+# %% [markdown]
+# ```{glue:figure} c09_counts
+# :name: tab-09-tiles
+#
+# The MIAS tile set: lesion tiles per MIAS class (CALC calcifications, CIRC circumscribed,
+# SPIC spiculated and MISC ill-defined masses, ARCH architectural distortion, ASYM
+# asymmetry) and the two kinds of normal tiles, with the scans and women they come from.
+# ```
+#
+# ## ConvNet against image statistics, on the same tiles and folds
+#
+# Folds are drawn by woman ({glue:text}`c09_folds` folds, stratified by label); both films of
+# a woman and every tile cut from them lie in one fold. In each fold the ConvNet (vgg_lite,
+# width {glue:text}`c09_width`) trains through the project's one trainer, with the weighted
+# cross-entropy (W = {glue:text}`c09_w`), the in-model input scaling and random flips and
+# rotations, the learning-rate schedule and the checkpoint callbacks of every model of the
+# book, for {glue:text}`c09_epochs` epochs; {glue:text}`c09_val` of the training women are
+# held out to pick the best epoch. The baseline is gradient boosting on the shortcut test's
+# per-tile image statistics (brightness, contrast, texture; no shape), trained on the same
+# folds.
+
+# %% tags=["hide-output"]
+t0 = time.perf_counter()
+cv_kw = {"n_splits": n_folds, "seed": seed}
+stats = ensure_mias_cv(data, "statistics", classifier=statistics_classifier, **cv_kw)
+cnn = ensure_mias_cv(data, "convnet", recipe=recipe_mias, progress=False, **cv_kw)
+cv_seconds = time.perf_counter() - t0
+tiles_table = paired_auc_table(cnn, stats, n_boot=n_boot, seed=seed)
+overall = tiles_table.set_index("class").loc["all"]
+glue("c09_folds", n_folds, display=False)
+glue("c09_width", mias_width, display=False)
+glue("c09_w", mias_pos_weight, display=False)
+glue("c09_epochs", mias_epochs, display=False)
+glue("c09_val", f"{mias_val_fraction:.0%}", display=False)
+glue("c09_cnn_auc", ci_of(overall, "convnet"), display=False)
+glue("c09_stats_auc", ci_of(overall, "statistics"), display=False)
+glue("c09_diff", ci_of(overall, "difference"), display=False)
+glue("c09_cv_minutes", f"{cv_seconds / 60:.1f}", display=False)
+
+
+def interval_columns(table: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
+    out = table[["class", "n_abnormal", "n_women"]].copy()
+    for name in names:
+        out[name] = [ci_of(r, name) for _, r in table.iterrows()]
+    return out.set_index("class")
+
+
+glue(
+    "c09_tiles_table",
+    interval_columns(tiles_table, ("convnet", "statistics", "difference")),
+    display=False,
+)
+
+# %% [markdown]
+# ```{glue:figure} c09_tiles_table
+# :name: tab-09-tile-auc
+#
+# Tile ROC AUC, out of fold, with 95% intervals over women: the ConvNet, the image-statistics
+# baseline, and their paired difference (the same tiles and bootstrap resamples for both).
+# Each class row sets that class's lesion tiles against all normal tiles; the last row pools
+# the three mass classes.
+# ```
+#
+# Over all lesion tiles the ConvNet's AUC is {glue:text}`c09_cnn_auc` and the statistics'
+# {glue:text}`c09_stats_auc`; the paired difference is {glue:text}`c09_diff`. The folds
+# trained in {glue:text}`c09_cv_minutes` minutes in this build (zero when reused from an
+# earlier one).
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "ROC curves of the out-of-fold tile predictions on real mini-MIAS: the ConvNet and the classifier given only image statistics, on the same tiles and folds.", "name": "fig-09-roc"}}
+from sklearn.metrics import roc_curve  # noqa: E402
+
+fig, ax = plt.subplots(figsize=(4.5, 4.5))
+for name, pred in (("ConvNet", cnn), ("image statistics", stats)):
+    fpr, tpr, _ = roc_curve(pred["label_binary"], pred["probability"])
+    ax.plot(
+        fpr, tpr, label=f"{name} (AUC {roc_auc(pred['label_binary'], pred['probability']):.3f})"
+    )
+ax.plot([0, 1], [0, 1], ls=":", color="grey")
+ax.set_xlabel("false positive rate")
+ax.set_ylabel("true positive rate")
+ax.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# ## The statistics-matched test
+#
+# A ConvNet can beat the statistics and still read mostly brightness. Here each lesion tile
+# is paired with the normal tile nearest to it in the baseline's own feature space (every
+# statistic standardised; drawn with replacement), so that the statistics cannot tell the
+# two groups apart: their AUC is near 0.5 by construction. What the ConvNet still separates
+# on this set is evidence of the lesion beyond brightness and texture.
+
+# %%
+features = tile_statistics(data.tiles)
+matched = matched_table(features, cnn, stats, n_boot=n_boot, seed=seed).iloc[0]
+glue("c09_matched_cnn", ci_of(matched, "convnet"), display=False)
+glue("c09_matched_stats", ci_of(matched, "statistics"), display=False)
+glue("c09_matched_n", int(matched["n_abnormal"]), display=False)
+
+# %% [markdown]
+# On the {glue:text}`c09_matched_n` lesion tiles and their matched normals the statistics
+# score {glue:text}`c09_matched_stats` and the ConvNet {glue:text}`c09_matched_cnn`.
+#
+# ## Whole scans
+#
+# Each fold's model is made fully convolutional and maps the scans of its own fold, which
+# it never saw in training (a woman without any tile in the set trained no model and goes
+# to fold `patient mod k`). Maps are restricted to the breast (the tissue mask). A scan's
+# score is its map's maximum; the scan-level AUC sets scans with at least one located lesion
+# against normal scans (scans whose only lesions have no centre are left out).
+#
+# **Marks and hits.** A scan's marks are its map's peaks, each the largest value within
+# {glue:text}`c09_nms` cells around it. A mark *hits* a lesion when the centre of its cell
+# lies within the lesion's radius of the lesion's centre, or within half a map cell of it
+# when the radius is smaller than that. A mark that hits nothing is a false positive; a
+# second mark on a lesion already hit is neither. The FROC curve sweeps one threshold over
+# the marks' scores, so it is monotone by construction; the sensitivity at *f* false
+# positives per scan is that of the lowest threshold that keeps them at or below *f*.
+
+# %% tags=["hide-output"]
+t0 = time.perf_counter()
+folds = mias_folds(data, n_folds, seed)
+run_dirs = [cnn.loc[folds == k, "run"].iloc[0] for k in range(n_folds)]
+images = mias.images if mias_images is None else mias.images.iloc[:mias_images]
+fold_of_scan = scan_folds(meta, folds, images)
+cases, predictions = map_held_out(run_dirs, fold_of_scan, mias, refine=map_refine)
+map_seconds = time.perf_counter() - t0
+patients = dict(zip(images.index, images["patient_id"], strict=True))
+classes = {c.scan_id: lesion_classes(mias, c.scan_id) for c in cases}
+located = [c for c in cases if c.lesions or not images.loc[c.scan_id, "abnormal"]]
+scores = scan_scores(located).assign(patient_id=lambda t: t["scan_id"].map(patients))
+scan_ci = bootstrap_ci(
+    roc_auc, [scores["abnormal"].astype(int), scores["max"]], scores["patient_id"], n_boot, seed
+)
+marks, lesions, scans = mark_tables(located, patients, classes, nms=mark_nms)
+froc_table = froc_points(
+    marks,
+    lesions,
+    scans,
+    FP_RATES,
+    classes=["CALC", "CIRC", "SPIC", "MISC", "ARCH", "ASYM", MASSES],
+    n_boot=n_boot,
+    seed=seed,
+)
+at = froc_table.set_index(["abnormality", "fp_per_scan"])
+glue("c09_nms", mark_nms, display=False)
+glue("c09_scan_auc", str(scan_ci), display=False)
+glue(
+    "c09_scan_n",
+    f"{int(scores['abnormal'].sum())} scans with lesions and {int((~scores['abnormal']).sum())} normal scans",
+    display=False,
+)
+glue("c09_sens_1fp", ci_text(*at.loc[("all", 1.0), ["sensitivity", "low", "high"]]), display=False)
+glue("c09_mass_1fp", ci_text(*at.loc[(MASSES, 1.0), ["sensitivity", "low", "high"]]), display=False)
+glue("c09_map_minutes", f"{map_seconds / 60:.1f}", display=False)
+froc_wide = froc_table.assign(
+    value=[ci_text(r.sensitivity, r.low, r.high) for r in froc_table.itertuples()]
+).pivot(index=["abnormality", "n_lesions"], columns="fp_per_scan", values="value")
+froc_wide.columns = [f"{c:g} FP/scan" for c in froc_wide.columns]
+glue("c09_froc_table", froc_wide, display=False)
+
+# %% [markdown]
+# The scan-level AUC is {glue:text}`c09_scan_auc` on {glue:text}`c09_scan_n`. Mapping took
+# {glue:text}`c09_map_minutes` minutes.
+#
+# ```{glue:figure} c09_froc_table
+# :name: tab-09-froc
+#
+# Lesion sensitivity of the held-out maps at 0.25 to 4 false-positive marks per scan (counted
+# over all scans, normal ones included), per MIAS class and for the masses together, with
+# 95% intervals over women.
+# ```
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "FROC curve of the held-out whole-scan maps on real mini-MIAS: lesion sensitivity against false-positive marks per scan, one threshold swept over the marks' scores.", "name": "fig-09-froc"}}
+fig, ax = plt.subplots(figsize=(5, 3.8))
+curve = froc_curve(marks, lesions, len(scans))
+ax.step(curve["fp_per_scan"], curve["sensitivity"], where="post", label="all lesions")
+masses = lesions["abnormality"].isin(MASSES.split("+")).to_numpy()
+if masses.any():
+    mass_curve = froc_curve(marks, lesions[masses], len(scans))
+    ax.step(mass_curve["fp_per_scan"], mass_curve["sensitivity"], where="post", label="masses")
+for f in FP_RATES:
+    ax.axvline(f, color="grey", lw=0.5, ls=":")
+ax.set_xscale("symlog", linthresh=0.25)
+ax.set_xlim(0, max(8.0, float(curve["fp_per_scan"].max())))
+ax.set_ylim(-0.02, 1.02)
+ax.set_xlabel("false positives per scan")
+ax.set_ylabel("lesion sensitivity")
+ax.legend(fontsize=8)
+plt.show()
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Held-out probability maps on real mini-MIAS scans: each map was made by the fold model that never saw the woman. White circles: the annotated lesions (centre and radius); colour: P(abnormal) on the scale of the bar (cells below 0.02 left clear); dashed cyan: regions above the fold model's 0.5 threshold.", "name": "fig-09-heatmaps"}}
+chosen, seen = [], set()
+for case in located:
+    kinds = tuple(classes.get(case.scan_id, []))
+    if case.lesions and kinds[0] not in seen and len(chosen) < max(1, n_heatmaps - 2):
+        chosen.append(case)
+        seen.add(kinds[0])
+chosen += [c for c in located if not c.lesions][: max(0, n_heatmaps - len(chosen))]
+ncols = 4
+nrows = -(-len(chosen) // ncols)
+fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 3.6 * nrows), squeeze=False)
+for ax, case in zip(axes.flat, chosen, strict=False):
+    label = "+".join(classes.get(case.scan_id, [])) or "normal"
+    plot_heatmap(
+        ax,
+        predictions[case.scan_id],
+        case.lesions,
+        title=f"{case.scan_id} ({label}), max {predictions[case.scan_id].score:.2f}",
+    )
+for ax in axes.flat[len(chosen) :]:
+    ax.axis("off")
+fig.colorbar(
+    ScalarMappable(Normalize(0, 1), cmap="turbo"), ax=axes, shrink=0.6, label="P(abnormal)"
+)
+plt.show()
+
+# %% [markdown]
+# ## Transfer from the synthetic model
+#
+# The study's own idea was to train on CBIS-DDSM and test on MIAS (its table 3). Here the
+# model trained on the synthetic CBIS-DDSM recipe in chapter 06 is used twice: alone, on
+# the MIAS tiles cut at its own input size, and as the initialisation of the same folds as
+# above (its convolutions and their batch norms are copied by name, as `mammo train
+# --init-from` does; the dense head, whose input size depends on the tile size, starts
+# afresh), trained for {glue:text}`c09_transfer_epochs`
+# epochs instead of {glue:text}`c09_epochs`.
+
+# %% tags=["hide-output"]
+transfer_rows = []
+glue("c09_transfer_epochs", transfer_epochs, display=False)
+if transfer:
+    from mammo_lib.dataset.build import ensure_dataset
+    from mammo_lib.train import TrainConfig, ensure_trained
+
+    if dataset_dir is None:
+        dataset_dir = ensure_dataset(
+            recipe,
+            synthetic_cases=synthetic_cases,
+            seed=seed,
+            scan_size=scan_size,
+            include_mias=False,
+            val_fraction=val_fraction,
+            progress=False,
+        )
+    synthetic_run = ensure_trained(
+        TrainConfig(
+            dataset_dir=str(dataset_dir),
+            model_name=model_name,
+            label="label_binary",
+            image_size=image_size,
+            epochs=epochs,
+            batch_size=batch_size,
+            pos_weight=pos_weight,
+            seed=seed,
+            model_kwargs={"width": model_width, "bn_momentum": bn_momentum},
+            mixed_precision=mixed_precision,
+            augment=augment,
+        )
+    )
+    own_size = ensure_mias_tiles(
+        dataclasses.replace(recipe_mias.tiles, out_size=image_size), progress=False
+    )
+    alone = own_size.meta.assign(probability=tile_probability(synthetic_run, own_size.tiles))
+    alone_ci = bootstrap_ci(
+        roc_auc, [alone["label_binary"], alone["probability"]], alone["patient_id"], n_boot, seed
+    )
+    transferred = ensure_mias_cv(
+        data,
+        "convnet",
+        recipe=dataclasses.replace(recipe_mias, epochs=transfer_epochs),
+        init_from=str(synthetic_run),
+        progress=False,
+        **cv_kw,
+    )
+    vs_scratch = paired_auc_table(
+        transferred, cnn, ("transfer", "scratch"), classes=("all",), n_boot=n_boot, seed=seed
+    ).iloc[0]
+    transfer_rows = [
+        {"model": "synthetic model alone (chapter 06), on MIAS tiles", "tile AUC": str(alone_ci)},
+        {
+            "model": f"folds trained from scratch ({mias_epochs} epochs)",
+            "tile AUC": ci_of(vs_scratch, "scratch"),
+        },
+        {
+            "model": f"folds initialised from the synthetic model ({transfer_epochs} epochs)",
+            "tile AUC": ci_of(vs_scratch, "transfer"),
+        },
+        {
+            "model": "initialised minus scratch (paired)",
+            "tile AUC": ci_of(vs_scratch, "difference"),
+        },
+    ]
+    glue("c09_alone", str(alone_ci), display=False)
+    glue("c09_transfer_diff", ci_of(vs_scratch, "difference"), display=False)
+else:
+    glue("c09_alone", "not run (transfer = False)", display=False)
+    glue("c09_transfer_diff", "not run (transfer = False)", display=False)
+glue(
+    "c09_transfer_table",
+    pd.DataFrame(transfer_rows or [{"model": "not run", "tile AUC": ""}]).set_index("model"),
+    display=False,
+)
+
+# %% [markdown]
+# ```{glue:figure} c09_transfer_table
+# :name: tab-09-transfer
+#
+# Transfer from the synthetic CBIS-DDSM recipe: the synthetic model alone on the real MIAS
+# tiles (the study's table 3 situation), and the MIAS folds trained from scratch and from
+# its weights, with 95% intervals over women.
+# ```
+#
+# The synthetic model alone reaches {glue:text}`c09_alone` on the real tiles; starting the
+# folds from it changes their AUC by {glue:text}`c09_transfer_diff`.
+#
+# ## The targets
+#
+# {numref}`tab-09-targets` holds this build against the targets set for the real-data
+# evidence (issue 11): the ConvNet must beat the statistics with an interval above zero,
+# and the `paper` profile aims at a tile AUC of 0.95, 0.85 on the matched test, a scan-level
+# AUC of 0.85 and a mass sensitivity of 0.80 at one false positive per scan. Where a row
+# says `False`, the target was missed in this build; the chapter's numbers above are what
+# it reached.
+
+# %%
+reached = {
+    "tile_difference": tuple(overall[["difference", "difference_low", "difference_high"]]),
+    "tile_auc": tuple(overall[["convnet", "convnet_low", "convnet_high"]]),
+    "matched_auc": tuple(matched[["convnet", "convnet_low", "convnet_high"]]),
+    "scan_auc": (scan_ci.estimate, scan_ci.low, scan_ci.high),
+    "mass_sensitivity": tuple(at.loc[(MASSES, 1.0), ["sensitivity", "low", "high"]]),
+}
+targets = target_table(reached).set_index("target")
+glue("c09_verdict", verdict(targets.reset_index()), display=False)
+glue("c09_targets", targets, display=False)
+glue("c09_minutes", f"{(time.perf_counter() - started) / 60:.1f}", display=False)
+
+# %% [markdown]
+# ```{glue:figure} c09_targets
+# :name: tab-09-targets
+#
+# The real-data targets against what this build reached (estimate and 95% interval over
+# women); `met` compares the estimate (the interval's lower bound for the difference) with
+# the goal.
+# ```
+#
+# The chapter ran in {glue:text}`c09_minutes` minutes (models reused from an earlier build
+# count as zero). The recipe's settings are its parameters: a larger field of view or tile,
+# more crops per lesion, more epochs and a wider network each cost training time, and the
+# `paper` profile raises all of them. Not tried here: hard negatives mined from the maps'
+# false positives, and ensembles of the fold models (an ensemble cannot be scored on
+# held-out women without nesting the folds).
