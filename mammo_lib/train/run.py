@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -258,6 +259,7 @@ def _train(
     chief = is_chief(strategy)
     if chief:
         write_json_atomic(config_file, {"config": config.to_dict(), "config_hash": digest})
+        _write_predict_info(config, run_dir)
 
     with _naming_bad_shards(train_files + val_files):
         if "n_train" not in state:
@@ -337,6 +339,19 @@ def _train(
     if chief:
         write_json_atomic(state_file, state)
     return load_run(run_dir)
+
+
+def _write_predict_info(config: TrainConfig, run_dir: Path) -> None:
+    """Write ``predict.json`` (the scale whole-scan prediction needs), or warn why not."""
+    from mammo_lib.train.predict_info import predict_info_from_dataset, write_predict_info
+
+    try:
+        write_predict_info(run_dir, predict_info_from_dataset(config))
+    except (OSError, ValueError, KeyError) as exc:
+        warnings.warn(
+            f"run {run_dir}: no predict.json written, so `mammo predict` cannot use it ({exc})",
+            stacklevel=3,
+        )
 
 
 def ensure_trained(config: TrainConfig) -> Path:
