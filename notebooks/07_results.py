@@ -58,7 +58,7 @@ from mammo_lib.dataset.build import ensure_dataset
 from mammo_lib.evaluate.bootstrap import bootstrap_ci
 from mammo_lib.evaluate.metrics import collapsed_metrics, confusion_table, roc_auc
 from mammo_lib.evaluate.mias_cv import ensure_mias_cv
-from mammo_lib.evaluate.mias_tiles import MiasTileConfig, ensure_mias_tiles
+from mammo_lib.dataset.mias_tiles import MiasTileConfig, ensure_mias_tiles
 from mammo_lib.evaluate.pipeline_shortcut import pipeline_test
 from mammo_lib.evaluate.plots import (
     plot_confusion,

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from mammo_lib.dataset.labels import mias_label
-from mammo_lib.evaluate import mias_tiles as mt
+from mammo_lib.dataset import mias_tiles as mt
 from mammo_lib.evaluate.mias_cv import cross_validate_mias, patient_folds
-from mammo_lib.evaluate.mias_tiles import MiasTileConfig, ensure_mias_tiles, extract_mias_tiles
+from mammo_lib.dataset.mias_tiles import MiasTileConfig, ensure_mias_tiles, extract_mias_tiles
 from mammo_lib.extract.common import boxes_overlap
 from mammo_lib.sources.mias import MiasData, load_mias
 
@@ -77,9 +77,9 @@ def test_skips_recorded_and_patients_paired(tiles: mt.MiasTiles) -> None:
     meta = tiles.meta
     assert not ((meta["scan_id"] == "mdb216") & (meta["kind"] == "background")).any()
     patient = meta.set_index("scan_id")["patient_id"]
-    assert patient["mdb001"].iloc[0] == patient["mdb002"].iloc[0] == "mias-001"
-    assert patient["mdb007"].iloc[0] == patient["mdb008"].iloc[0] == "mias-004"
-    assert patient["mdb060"].iloc[0] == "mias-030"
+    assert patient["mdb001"].iloc[0] == patient["mdb002"].iloc[0] == "MIAS_001"
+    assert patient["mdb007"].iloc[0] == patient["mdb008"].iloc[0] == "MIAS_004"
+    assert patient["mdb060"].iloc[0] == "MIAS_030"
     assert "mdb059" not in patient.index  # its only lesion has no location: nothing cut
 
 

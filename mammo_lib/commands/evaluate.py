@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
             return 0
         if args.mias_cv:
             from mammo_lib.evaluate.mias_cv import cross_validate_mias
-            from mammo_lib.evaluate.mias_tiles import MiasTileConfig, ensure_mias_tiles
+            from mammo_lib.dataset.mias_tiles import MiasTileConfig, ensure_mias_tiles
 
             data = ensure_mias_tiles(MiasTileConfig(seed=args.seed))
             pred = cross_validate_mias(

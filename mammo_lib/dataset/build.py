@@ -244,6 +244,7 @@ def plan_ddsm(inputs: DatasetInputs, recipe: Recipe, seed: int) -> Plan:
 def plan_mias(inputs: DatasetInputs, recipe: Recipe, seed: int) -> Plan:
     """One task per MIAS image, all in the ``mias`` split."""
     from mammo_lib.sources.mias import load_mias
+    from mammo_lib.sources.mias import patient_id as mias_patient_id
 
     data = load_mias(inputs.mias_folder)
     skipped = [
@@ -276,7 +277,7 @@ def plan_mias(inputs: DatasetInputs, recipe: Recipe, seed: int) -> Plan:
                 key=f"mias/{refnum}",
                 kind="mias",
                 split="mias",
-                patient_id=f"MIAS_{int(info['patient']):03d}",
+                patient_id=mias_patient_id(info["patient"]),
                 scan_id=str(refnum),
                 path=str(path),
                 rois=rois,

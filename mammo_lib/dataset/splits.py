@@ -12,8 +12,9 @@ records each one, so the leakage check can hold.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 SPLITS: tuple[str, ...] = ("train", "val", "test", "mias")
@@ -147,3 +148,30 @@ def check_leakage(
             problems.append(f"{len(leaking)} {column} value(s) in several splits ({examples})")
     if problems:
         raise LeakageError("split leakage: " + " | ".join(problems))
+
+
+def patient_folds(
+    labels: Sequence[int] | np.ndarray, patients: Sequence | np.ndarray, n_splits: int, seed: int
+) -> np.ndarray:
+    """Return a fold number per row: stratified by label, grouped by patient.
+
+    Parameters
+    ----------
+    labels
+        Binary label per row.
+    patients
+        Patient id per row; all of a patient's rows share one fold.
+    n_splits
+        Number of folds.
+    seed
+        Seed of the assignment (scikit-learn's ``StratifiedGroupKFold``, shuffled).
+    """
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    y = np.asarray(labels)
+    g = np.asarray(patients)
+    folds = np.full(len(y), -1)
+    cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    for k, (_, test) in enumerate(cv.split(np.zeros(len(y)), y, g)):
+        folds[test] = k
+    return folds

@@ -25,7 +25,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from mammo_lib.config import work_dir
-from mammo_lib.evaluate.mias_tiles import MiasTiles
+from mammo_lib.dataset.mias_tiles import MiasTiles
 from mammo_lib.evaluate.shortcut import make_classifier, tile_statistics
 
 #: Methods :func:`cross_validate_mias` knows.

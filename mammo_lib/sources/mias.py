@@ -240,6 +240,17 @@ def read_info(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, InfoReport]:
     return table, report
 
 
+def patient_id(patient: int) -> str:
+    """The project's patient id of a MIAS woman: ``MIAS_001`` for ``mdb001`` and ``mdb002``.
+
+    Parameters
+    ----------
+    patient
+        The woman's number, ``(n + 1) // 2`` of the image number ``n``.
+    """
+    return f"MIAS_{int(patient):03d}"
+
+
 def image_table(abnormalities: pd.DataFrame) -> pd.DataFrame:
     """Summarise the abnormality table per image (one row per REFNUM).
 
@@ -252,9 +263,10 @@ def image_table(abnormalities: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Indexed by ``refnum``, sorted. Columns: ``number`` (int), ``patient``
-        (``(number + 1) // 2``), ``side`` (``"left"`` for even numbers, ``"right"`` for odd),
-        ``tissue``, ``abnormal`` (bool), ``worst_severity`` (M over B; missing for normal
-        images), ``n_abnormalities``, ``classes`` (the image's classes joined by ``+``).
+        (``(number + 1) // 2``), ``patient_id`` (:func:`patient_id`), ``side`` (``"left"``
+        for even numbers, ``"right"`` for odd), ``tissue``, ``abnormal`` (bool),
+        ``worst_severity`` (M over B; missing for normal images), ``n_abnormalities``,
+        ``classes`` (the image's classes joined by ``+``).
 
     Raises
     ------
@@ -278,6 +290,7 @@ def image_table(abnormalities: pd.DataFrame) -> pd.DataFrame:
                 "refnum": refnum,
                 "number": number,
                 "patient": (number + 1) // 2,
+                "patient_id": patient_id((number + 1) // 2),
                 "side": "left" if number % 2 == 0 else "right",
                 "tissue": tissues[0],
                 "abnormal": bool(abnormal.all()),

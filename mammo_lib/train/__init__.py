@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mammo_lib.train.metrics import training_metrics
     from mammo_lib.train.run import (
         RunResult,
+        TileArrays,
         TrainingDivergedError,
         build_training_model,
         ensure_trained,
@@ -34,6 +35,7 @@ _SOURCES: dict[str, str] = {
     "InputScaling": "layers",
     "RandomDihedral": "layers",
     "RunResult": "run",
+    "TileArrays": "run",
     "TrainConfig": "config",
     "TrainingDivergedError": "run",
     "WeightedCrossEntropy": "losses",
@@ -53,6 +55,7 @@ __all__ = [
     "InputScaling",
     "RandomDihedral",
     "RunResult",
+    "TileArrays",
     "TrainConfig",
     "TrainingDivergedError",
     "WeightedCrossEntropy",

@@ -72,6 +72,16 @@ class TrainConfig:
         P(abnormal) threshold of the recall/precision/F1 metrics.
     model_kwargs
         Extra options for the model builder (e.g. ``{"width": 0.25}``).
+    records
+        Content fingerprint of in-memory tiles (:meth:`mammo_lib.train.run.TileArrays.fingerprint`),
+        set by :func:`~mammo_lib.train.run.train` when it is given arrays; it then stands for
+        the data in the hash in place of ``dataset_dir``, which only names where the tiles
+        came from. None: the run reads the TFRecord shards of ``dataset_dir``.
+    init_from
+        A finished run folder whose ``best.keras`` initialises the classifier (transfer):
+        every layer whose weights have the same shapes is copied, layer by layer in build
+        order; the rest (e.g. a dense head at another tile size) keeps its fresh
+        initialisation. It enters the hash through that run's own config hash.
     name
         Run folder name under ``work_dir()/runs``; default ``<model_name>-<hash>``.
     log_every
@@ -103,6 +113,8 @@ class TrainConfig:
     monitor: str = "val_loss"
     threshold: float = 0.5
     model_kwargs: dict[str, Any] = field(default_factory=dict)
+    records: str | None = None
+    init_from: str | None = None
     name: str | None = None
     log_every: int = 50
     pr_curves: bool = True
@@ -110,6 +122,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         self.dataset_dir = os.fspath(self.dataset_dir)
+        if self.init_from is not None:
+            self.init_from = os.fspath(self.init_from)
         if self.label not in ("label_binary", "label"):
             raise ValueError(f"label must be 'label_binary' or 'label', got {self.label!r}")
         if self.epochs < 1 or self.batch_size < 1 or self.image_size < 1:
@@ -155,10 +169,20 @@ class TrainConfig:
         """Return the SHA-256 of everything that determines the weights, data included.
 
         The dataset enters through the SHA-256 of its ``manifest.json`` when there is one,
-        otherwise through the names and sizes of its shards.
+        otherwise through the names and sizes of its shards; in-memory tiles through
+        ``records``; an initialising run through its own config hash.
         """
         values = {k: v for k, v in self.to_dict().items() if k not in _UNHASHED}
-        values["dataset_dir"] = dataset_fingerprint(Path(self.dataset_dir))
+        if self.records is not None:
+            values["dataset_dir"] = f"arrays:{self.records}"
+        else:
+            values["dataset_dir"] = dataset_fingerprint(Path(self.dataset_dir))
+        if self.init_from is not None:
+            values["init_from"] = run_fingerprint(Path(self.init_from))
+        # fields added later enter the hash only when set, so earlier runs keep their folders
+        for key in ("records", "init_from"):
+            if values.get(key) is None:
+                values.pop(key, None)
         text = json.dumps(values, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -178,6 +202,14 @@ def dataset_fingerprint(dataset_dir: Path) -> str:
         raise FileNotFoundError(f"{dataset_dir}: no TFRecord shards and no manifest.json")
     listing = [(p.name, p.stat().st_size) for p in shards]
     return "shards:" + hashlib.sha256(json.dumps(listing).encode()).hexdigest()
+
+
+def run_fingerprint(run_dir: Path) -> str:
+    """Return the config hash recorded in a run folder's ``config.json`` (error if none)."""
+    config_file = run_dir / "config.json"
+    if not config_file.is_file():
+        raise FileNotFoundError(f"{run_dir}: no config.json; not a run folder")
+    return "run:" + str(json.loads(config_file.read_text())["config_hash"])
 
 
 def split_files(dataset_dir: str | os.PathLike[str], split: str) -> list[Path]:

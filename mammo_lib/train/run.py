@@ -22,6 +22,7 @@ bare classifier (scaled float input, Flatten -> Dense head).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -76,6 +77,59 @@ class RunResult:
     def last_path(self) -> Path:
         """The checkpoint after the last finished epoch."""
         return self.run_dir / "last.keras"
+
+
+@dataclass(frozen=True)
+class TileArrays:
+    """Tiles held in memory, for :func:`train` (e.g. one cross-validation fold).
+
+    Attributes
+    ----------
+    x_train, x_val
+        ``uint8 [n, s, s]`` (or ``[n, s, s, 1]``) tiles; ``s`` must be the run's
+        ``image_size``.
+    y_train, y_val
+        Integer labels (binary or the five class codes, as the run's ``label`` says).
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+
+    def __post_init__(self) -> None:
+        for x, y, split in ((self.x_train, self.y_train, "train"), (self.x_val, self.y_val, "val")):
+            if x.dtype != np.uint8 or x.ndim not in (3, 4) or x.shape[1] != x.shape[2]:
+                raise ValueError(
+                    f"{split} tiles must be uint8 [n, s, s] or [n, s, s, 1], got {x.dtype} "
+                    f"{x.shape}"
+                )
+            if len(x) != len(y) or not len(x):
+                raise ValueError(f"{split}: {len(x)} tiles and {len(y)} labels (need equal, > 0)")
+
+    @property
+    def size(self) -> int:
+        """Tile side."""
+        return int(self.x_train.shape[1])
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the tiles and labels of both splits (the run's ``records``)."""
+        digest = hashlib.sha256()
+        for a in (self.x_train, self.y_train, self.x_val, self.y_val):
+            a = np.ascontiguousarray(a)
+            digest.update(f"{a.dtype}{a.shape}".encode())
+            digest.update(a.tobytes())
+        return digest.hexdigest()
+
+    def dataset(self, split: str, batch_size: int, shuffle: bool, seed: int) -> tf.data.Dataset:
+        """Batches of ``(uint8 [B, s, s, 1], int64 [B])``, like
+        :func:`mammo_lib.dataset.tfrecord.make_dataset`."""
+        x, y = (self.x_train, self.y_train) if split == "train" else (self.x_val, self.y_val)
+        x = x if x.ndim == 4 else x[..., None]
+        ds = tf.data.Dataset.from_tensor_slices((x, np.asarray(y, dtype=np.int64)))
+        if shuffle:
+            ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def build_training_model(config: TrainConfig) -> keras.Model:
@@ -134,6 +188,40 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunResult:
         status=str(state.get("status", "running")),
         history=history,
     )
+
+
+def initialise_from(model: keras.Model, config: TrainConfig, source_dir: Path) -> dict[str, int]:
+    """Copy the weights of another run's classifier into `model`'s, layer by layer.
+
+    Layers are paired in build order (both classifiers come from the same builder); a pair
+    is copied when its layer types and every weight shape agree, otherwise the layer keeps
+    its fresh initialisation (e.g. the first dense layer when the tile size differs).
+
+    Returns
+    -------
+    dict
+        ``copied`` and ``kept``: numbers of layers with weights.
+    """
+    source_meta = _read_json(source_dir / "config.json")
+    source = load_model(source_dir / "best.keras")
+    source_clf = source.get_layer(source_meta["config"]["model_name"])
+    target_clf = model.get_layer(config.model_name)
+    src = [la for la in source_clf._flatten_layers(include_self=False) if la.weights]
+    dst = [la for la in target_clf._flatten_layers(include_self=False) if la.weights]
+    copied = kept = 0
+    for i, layer in enumerate(dst):
+        other = src[i] if i < len(src) else None
+        same = (
+            other is not None
+            and type(other) is type(layer)
+            and [tuple(w.shape) for w in other.weights] == [tuple(w.shape) for w in layer.weights]
+        )
+        if same:
+            layer.set_weights(other.get_weights())
+            copied += 1
+        else:
+            kept += 1
+    return {"copied": copied, "kept": kept}
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -196,7 +284,11 @@ def _trim_log(log: Path, epochs_done: int) -> None:
 
 
 def train(
-    config: TrainConfig, *, callbacks: list[keras.callbacks.Callback] | None = None
+    config: TrainConfig,
+    *,
+    data: TileArrays | None = None,
+    callbacks: list[keras.callbacks.Callback] | None = None,
+    run_info: dict[str, Any] | None = None,
 ) -> RunResult:
     """Train a model as `config` says, resuming an interrupted run in the same folder.
 
@@ -204,8 +296,15 @@ def train(
     ----------
     config
         The run's configuration.
+    data
+        In-memory tiles to train on instead of the shards of ``config.dataset_dir``; their
+        fingerprint becomes ``config.records`` (see :func:`arrays_config`). Loss,
+        augmentation, scaling, schedule, callbacks and checkpoints are the same either way.
     callbacks
         Extra Keras callbacks (after the run's own).
+    run_info
+        Extra top-level entries for ``config.json`` (e.g. ``pixel_spacing_mm``, read by
+        :func:`mammo_lib.scan.predict.training_scale`); not part of the hash.
 
     Returns
     -------
@@ -223,6 +322,8 @@ def train(
     mammo_lib.dataset.tfrecord.CorruptShardError
         When a shard cannot be read; the message names it.
     """
+    if data is not None:
+        config = arrays_config(config, data)
     run_dir = config.run_dir()
     digest = config.config_hash()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -238,11 +339,30 @@ def train(
     if state.get("status") == "finished" and state.get("epochs_done", 0) >= config.epochs:
         return load_run(run_dir)
 
-    train_files = split_files(config.dataset_dir, "train")
-    val_files = split_files(config.dataset_dir, "val")
+    if data is None:
+        train_files = split_files(config.dataset_dir, "train")
+        val_files = split_files(config.dataset_dir, "val")
+    else:
+        train_files = val_files = []
     keras.utils.set_random_seed(config.seed)
     with _op_determinism(config.deterministic):
-        return _train(config, run_dir, digest, state, train_files, val_files, callbacks)
+        return _train(
+            config, run_dir, digest, state, train_files, val_files, callbacks, data, run_info
+        )
+
+
+def arrays_config(config: TrainConfig, data: TileArrays) -> TrainConfig:
+    """Return `config` with ``records`` set to the fingerprint of `data` (checked if set)."""
+    if data.size != config.image_size:
+        raise ValueError(
+            f"tiles are {data.size} px but the config's image_size is {config.image_size}"
+        )
+    digest = data.fingerprint()
+    if config.records is not None and config.records != digest:
+        raise ValueError(
+            f"config.records {config.records[:12]} is not these tiles' fingerprint {digest[:12]}"
+        )
+    return config.replace(records=digest)
 
 
 def _train(
@@ -253,14 +373,20 @@ def _train(
     train_files: list[Path],
     val_files: list[Path],
     callbacks: list[keras.callbacks.Callback] | None,
+    data: TileArrays | None = None,
+    run_info: dict[str, Any] | None = None,
 ) -> RunResult:
     config_file, state_file = run_dir / "config.json", run_dir / "state.json"
     strategy = get_strategy(config.strategy)
     chief = is_chief(strategy)
     if chief:
-        write_json_atomic(config_file, {"config": config.to_dict(), "config_hash": digest})
-        _write_predict_info(config, run_dir)
+        meta = {**(run_info or {}), "config": config.to_dict(), "config_hash": digest}
+        write_json_atomic(config_file, meta)
+        if data is None:  # a dataset folder: its manifest gives the scale (predict.json)
+            _write_predict_info(config, run_dir)
 
+    if data is not None:
+        state.update(n_train=len(data.y_train), n_val=len(data.y_val))
     with _naming_bad_shards(train_files + val_files):
         if "n_train" not in state:
             state.update(n_train=_count_records(train_files), n_val=_count_records(val_files))
@@ -275,29 +401,14 @@ def _train(
             model = load_model(run_dir / "last.keras", compile=True)
         else:
             model = build_training_model(config)
+            if config.init_from is not None:
+                state["init"] = initialise_from(model, config, Path(config.init_from))
             compile_model(model, config, state["n_train"])
-    train_ds = make_dataset(
-        train_files,
-        label=config.label,
-        batch_size=config.batch_size,
-        shuffle=True,
-        seed=config.seed,
-        image_size=config.image_size,
-    ).apply(
-        tf.data.experimental.assert_cardinality(
-            steps_per_epoch(state["n_train"], config.batch_size)
-        )
-    )
-    val_ds = make_dataset(
-        val_files,
-        label=config.label,
-        batch_size=config.batch_size,
-        shuffle=False,
-        seed=config.seed,
-        image_size=config.image_size,
-    ).apply(
-        tf.data.experimental.assert_cardinality(steps_per_epoch(state["n_val"], config.batch_size))
-    )
+    if data is not None:
+        train_ds = data.dataset("train", config.batch_size, shuffle=True, seed=config.seed)
+        val_ds = data.dataset("val", config.batch_size, shuffle=False, seed=config.seed)
+    else:
+        train_ds, val_ds = _shard_datasets(config, state, train_files, val_files)
     log = run_dir / "log.csv"
     if chief:
         _trim_log(log, epochs_done)
@@ -354,8 +465,47 @@ def _write_predict_info(config: TrainConfig, run_dir: Path) -> None:
         )
 
 
-def ensure_trained(config: TrainConfig) -> Path:
-    """Return the folder of a finished run of `config`, training (or resuming) it if needed."""
+def _shard_datasets(
+    config: TrainConfig, state: dict[str, Any], train_files: list[Path], val_files: list[Path]
+) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    """Training and validation batches read from TFRecord shards."""
+    train_ds = make_dataset(
+        train_files,
+        label=config.label,
+        batch_size=config.batch_size,
+        shuffle=True,
+        seed=config.seed,
+        image_size=config.image_size,
+    ).apply(
+        tf.data.experimental.assert_cardinality(
+            steps_per_epoch(state["n_train"], config.batch_size)
+        )
+    )
+    val_ds = make_dataset(
+        val_files,
+        label=config.label,
+        batch_size=config.batch_size,
+        shuffle=False,
+        seed=config.seed,
+        image_size=config.image_size,
+    ).apply(
+        tf.data.experimental.assert_cardinality(steps_per_epoch(state["n_val"], config.batch_size))
+    )
+    return train_ds, val_ds
+
+
+def ensure_trained(
+    config: TrainConfig,
+    *,
+    data: TileArrays | None = None,
+    run_info: dict[str, Any] | None = None,
+) -> Path:
+    """Return the folder of a finished run of `config`, training (or resuming) it if needed.
+
+    `data` and `run_info` as in :func:`train`.
+    """
+    if data is not None:
+        config = arrays_config(config, data)
     run_dir = config.run_dir()
     state_file = run_dir / "state.json"
     if state_file.is_file() and (run_dir / "config.json").is_file():
@@ -363,4 +513,4 @@ def ensure_trained(config: TrainConfig) -> Path:
         same = _read_json(run_dir / "config.json")["config_hash"] == config.config_hash()
         if same and state.get("status") == "finished":
             return run_dir
-    return train(config).run_dir
+    return train(config, data=data, run_info=run_info).run_dir

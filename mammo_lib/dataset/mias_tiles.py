@@ -1,4 +1,4 @@
-"""Tiles from the real mini-MIAS for patient-level cross-validation.
+"""Tiles from the real mini-MIAS, for patient-level cross-validation and the MIAS detector.
 
 Positives are crops around every MIAS abnormality that has a centre and radius (the study's
 method 2: random windows around small lesions, a grid over large ones). Negatives come from
@@ -32,10 +32,10 @@ from mammo_lib.extract.common import ExtractionSkip, cut, scan_rng
 from mammo_lib.extract.mias import MIAS_SCALE, mias_crops, mias_roi_box
 from mammo_lib.extract.normals import background_tiles, keep_rule, normal_tiles, tile_stats
 from mammo_lib.imaging.pgm import read_pgm
-from mammo_lib.sources.mias import MiasData, load_mias
+from mammo_lib.sources.mias import PIXEL_SIZE_MM, MiasData, load_mias, patient_id
 
 #: Bump when the extraction changes, so cached tile sets are rebuilt.
-_VERSION = 2
+_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -100,12 +100,20 @@ class MiasTiles:
         One row per annotation line or scan left out: ``scan_id, line_no, reason, detail``.
     config
         The configuration that cut them.
+    folder
+        The cache folder they were read from (None: cut in memory).
     """
 
     tiles: np.ndarray
     meta: pd.DataFrame
     skipped: pd.DataFrame
     config: MiasTileConfig
+    folder: Path | None = None
+
+    @property
+    def pixel_spacing_mm(self) -> float:
+        """Millimetres per tile pixel: MIAS's 0.2 mm times ``crop_size / out_size``."""
+        return PIXEL_SIZE_MM * self.config.crop_size / self.config.out_size
 
 
 def _lesion_boxes(lines: pd.DataFrame, height: int, use_radius: bool) -> list[tuple]:
@@ -142,7 +150,7 @@ def extract_mias_tiles(
             continue
         scan = read_pgm(path)
         rng = scan_rng(c.seed, "mias-cv", refnum)
-        base = dict(scan_id=refnum, patient_id=f"mias-{image_row['patient']:03d}", source="mias")
+        base = dict(scan_id=refnum, patient_id=patient_id(image_row["patient"]), source="mias")
         lines = mias.lines(refnum)
         if not image_row["abnormal"]:
             found = normal_tiles(scan, "MIAS", rng, crop_size=c.crop_size, out_size=c.out_size)
@@ -251,7 +259,7 @@ def _write(folder: Path, data: MiasTiles) -> None:
 def _read(folder: Path, config: MiasTileConfig) -> MiasTiles:
     meta = pd.read_csv(folder / "meta.csv", keep_default_na=False, dtype={"abnormality_id": str})
     skipped = pd.read_csv(folder / "skipped.csv", keep_default_na=False)
-    return MiasTiles(np.load(folder / "tiles.npy"), meta, skipped, config)
+    return MiasTiles(np.load(folder / "tiles.npy"), meta, skipped, config, folder)
 
 
 def ensure_mias_tiles(

@@ -1,0 +1,241 @@
+"""The MIAS detector: one recipe for the cross-validation folds and the model trained on all.
+
+Every model here trains through :func:`mammo_lib.train.run.ensure_trained` on in-memory
+tiles (:class:`~mammo_lib.train.run.TileArrays`), so it gets the same weighted
+cross-entropy, in-model input scaling and random flips/rotations, learning-rate schedule,
+Keras callbacks, checkpoints and content-keyed run folders as every other model of the
+project. Validation tiles (which pick ``best.keras`` and the threshold) come from a share of
+the *training* women only.
+
+>>> from mammo_lib.train.mias_detector import ensure_mias_detector
+>>> run_dir = ensure_mias_detector()  # trained on all of mini-MIAS, cached by content
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mammo_lib.dataset.mias_tiles import MiasTileConfig, MiasTiles, ensure_mias_tiles
+from mammo_lib.dataset.splits import patient_folds
+from mammo_lib.train.config import TrainConfig, write_json_atomic
+
+#: What ``predict.json`` says the detector is for.
+PURPOSE = "research use only, not for diagnosis"
+
+
+@dataclass(frozen=True)
+class MiasRecipe:
+    """How the MIAS detector is cut and trained (the chapter's ``quick`` settings by default).
+
+    Parameters
+    ----------
+    tiles
+        How the tiles are cut (field of view, size, crops per lesion, negatives).
+    model_name, width, fc_units, bn_momentum
+        The classifier from the registry and its builder options.
+    epochs, batch_size, pos_weight, learning_rate, augment
+        Training, as :class:`~mammo_lib.train.config.TrainConfig` takes them.
+    val_fraction
+        Share of the training women held out as validation (best epoch, threshold).
+    seed
+        Seed of the validation split and of training.
+    """
+
+    tiles: MiasTileConfig = field(
+        default_factory=lambda: MiasTileConfig(out_size=96, n_crops=6, normals_per_scan=6)
+    )
+    model_name: str = "vgg_lite"
+    width: float = 0.5
+    fc_units: tuple[int, ...] = (256, 256)
+    bn_momentum: float = 0.9
+    epochs: int = 20
+    batch_size: int = 32
+    pos_weight: float = 4.0
+    learning_rate: float = 1e-3
+    augment: bool = True
+    val_fraction: float = 0.15
+    seed: int = 0
+
+    def train_config(self, data: MiasTiles, **changes: Any) -> TrainConfig:
+        """The :class:`TrainConfig` of one run on `data` (``dataset_dir``: its cache folder)."""
+        config = TrainConfig(
+            dataset_dir=str(data.folder or "mias-tiles"),
+            model_name=self.model_name,
+            image_size=data.config.out_size,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            pos_weight=self.pos_weight,
+            learning_rate=self.learning_rate,
+            augment=self.augment,
+            seed=self.seed,
+            model_kwargs={
+                "width": self.width,
+                "fc_units": list(self.fc_units),
+                "bn_momentum": self.bn_momentum,
+            },
+            pr_curves=False,
+        )
+        return config.replace(**changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+
+def validation_split(meta, fraction: float, seed: int) -> np.ndarray:
+    """Boolean mask of the validation rows: about `fraction` of the women, by label strata.
+
+    Parameters
+    ----------
+    meta
+        Tile table with ``label_binary`` and ``patient_id``.
+    fraction
+        Share of women held out.
+    seed
+        Seed of the choice.
+    """
+    n_splits = max(2, round(1 / fraction))
+    folds = patient_folds(meta["label_binary"], meta["patient_id"], n_splits, seed)
+    return folds == 0
+
+
+def _arrays(data: MiasTiles, rows: np.ndarray, recipe: MiasRecipe):
+    from mammo_lib.train.run import TileArrays
+
+    meta = data.meta.iloc[rows].reset_index(drop=True)
+    val = validation_split(meta, recipe.val_fraction, recipe.seed)
+    y = meta["label_binary"].to_numpy().astype(np.int64)
+    x = data.tiles[rows]
+    return TileArrays(x[~val], y[~val], x[val], y[val])
+
+
+def train_on_rows(
+    data: MiasTiles,
+    rows: np.ndarray,
+    recipe: MiasRecipe,
+    *,
+    init_from: str | os.PathLike[str] | None = None,
+    name: str | None = None,
+) -> Path:
+    """Train (or reuse) one run on the tiles `rows` of `data`; return its run folder.
+
+    A share of the women of `rows` (``recipe.val_fraction``) is the validation split. The run
+    folder's ``config.json`` records the tiles' ``pixel_spacing_mm`` so that
+    :class:`mammo_lib.scan.predict.Predictor` maps scans at the training scale.
+    """
+    from mammo_lib.train.run import ensure_trained
+
+    rows = np.asarray(rows)
+    if rows.dtype == bool:
+        rows = np.flatnonzero(rows)
+    config = recipe.train_config(
+        data, init_from=None if init_from is None else os.fspath(init_from), name=name
+    )
+    info = {"pixel_spacing_mm": data.pixel_spacing_mm, "source_spacing_mm": 0.2}
+    return ensure_trained(config, data=_arrays(data, rows, recipe), run_info=info)
+
+
+def train_folds(
+    data: MiasTiles,
+    folds: np.ndarray,
+    recipe: MiasRecipe,
+    *,
+    init_from: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+) -> list[Path]:
+    """Train one run per fold on the tiles of every other fold; return the run folders.
+
+    Parameters
+    ----------
+    data
+        The tile set.
+    folds
+        Fold number per tile row (see :func:`mammo_lib.dataset.splits.patient_folds`).
+    recipe
+        How to train.
+    init_from
+        A run folder whose weights initialise every fold's model (transfer).
+    progress
+        Show a progress bar.
+    """
+    from tqdm.auto import tqdm
+
+    folds = np.asarray(folds)
+    n = int(folds.max()) + 1
+    return [
+        train_on_rows(data, folds != k, recipe, init_from=init_from)
+        for k in tqdm(range(n), desc="MIAS folds", disable=not progress)
+    ]
+
+
+def youden_threshold(y_true: np.ndarray, proba: np.ndarray) -> float:
+    """P(abnormal) threshold that maximises sensitivity + specificity (Youden's J)."""
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, thresholds = roc_curve(np.asarray(y_true), np.asarray(proba))
+    best = int(np.argmax(tpr - fpr))
+    return float(min(1.0, thresholds[best]))
+
+
+def tile_probability(run_dir: str | os.PathLike[str], tiles: np.ndarray) -> np.ndarray:
+    """P(abnormal) of a run's ``best.keras`` for ``uint8 [n, s, s]`` tiles."""
+    from mammo_lib.train.run import load_model
+
+    model = load_model(Path(run_dir) / "best.keras")
+    x = tiles if tiles.ndim == 4 else tiles[..., None]
+    out = model.predict(x, batch_size=256, verbose=0)
+    return np.asarray(out)[:, 1:].sum(axis=1)
+
+
+def ensure_mias_detector(config: MiasRecipe | None = None, *, progress: bool = True) -> Path:
+    """Return a run folder with a detector trained on all of mini-MIAS (cached by content).
+
+    The recipe's share of women is held out for validation (best epoch and threshold); every
+    other woman trains. Besides the usual run files the folder holds ``predict.json``:
+    ``pixel_spacing_mm`` (mm per model-input pixel), ``input_size``, ``threshold`` (the
+    P(abnormal) maximising Youden's J on the validation tiles), ``trained_on``, ``labels``
+    (``"binary"``) and ``purpose``. Loadable by :func:`mammo_lib.train.run.load_run` and
+    :meth:`mammo_lib.scan.predict.Predictor.from_run`.
+
+    Parameters
+    ----------
+    config
+        The recipe (default: :class:`MiasRecipe`).
+    progress
+        Show progress bars (tile cutting, training).
+    """
+    recipe = MiasRecipe() if config is None else config
+    data = ensure_mias_tiles(recipe.tiles)
+    rows = np.arange(len(data.meta))
+    run_dir = train_on_rows(data, rows, recipe)
+    out = run_dir / "predict.json"
+    if out.is_file():
+        return run_dir
+    val = validation_split(data.meta, recipe.val_fraction, recipe.seed)
+    proba = tile_probability(run_dir, data.tiles[val])
+    threshold = youden_threshold(data.meta["label_binary"].to_numpy()[val], proba)
+    n_scans = data.meta["scan_id"].nunique()
+    info = {
+        "pixel_spacing_mm": data.pixel_spacing_mm,
+        "input_size": int(recipe.tiles.out_size),
+        "threshold": threshold,
+        "threshold_source": "Youden's J on validation tiles of held-out training women",
+        "trained_on": (
+            f"mini-MIAS: {len(data.meta)} tiles from {n_scans} scans of "
+            f"{data.meta['patient_id'].nunique()} women (a {recipe.val_fraction:.0%} share of "
+            f"the women for validation), {recipe.tiles.crop_size}-px windows at 0.2 mm "
+            f"resized to {recipe.tiles.out_size} px"
+        ),
+        "labels": "binary",
+        "purpose": PURPOSE,
+        "recipe": recipe.to_dict(),
+    }
+    write_json_atomic(out, info)
+    return run_dir
