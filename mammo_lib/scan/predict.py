@@ -190,18 +190,18 @@ class TrainingScale:
     mm_per_pixel
         Millimetres per model input pixel.
     source_spacing_mm
-        Pixel spacing of the scans the training tiles were cut from; also the spacing assumed
-        for a scan of the same format that states none.
+        Pixel spacing of the scans the training tiles were cut from (None: not recorded);
+        also the spacing assumed for a scan of the same format that states none.
     source
         How both were obtained, in words (for the JSON).
     source_format
-        File format of the training scans (``dicom``, ``pgm``, ``png``).
+        File format of the training scans (``dicom``, ``pgm``, ``png``; None: not recorded).
     """
 
     mm_per_pixel: float
-    source_spacing_mm: float
+    source_spacing_mm: float | None
     source: str
-    source_format: str = "dicom"
+    source_format: str | None = None
 
 
 def run_predict_info(run_dir: str | os.PathLike[str]) -> PredictInfo:
@@ -333,16 +333,25 @@ class Predictor:
         )
 
 
-def assumed_spacing(file_format: str, scale: TrainingScale) -> tuple[float, str]:
+def assumed_spacing(
+    path: str | os.PathLike[str], file_format: str, scale: TrainingScale
+) -> tuple[float, str]:
     """Pixel spacing (mm) for a scan that states none and was given none, and why.
 
-    A scan in the format the run was trained on is taken to be like the training scans; a
-    DICOM otherwise is taken as a DDSM-digitised film (CBIS-DDSM states no PixelSpacing; DDSM
-    was digitised at 42-50 microns: :data:`~mammo_lib.train.predict_info.CBIS_DDSM_SPACING_MM`),
-    a PGM as mini-MIAS (0.2 mm), and anything else like the training scans.
+    A scan in the format the run was trained on is taken to be like the training scans;
+    otherwise a DICOM is taken as a DDSM-digitised film (CBIS-DDSM states no PixelSpacing;
+    DDSM was digitised at 42-50 microns:
+    :data:`~mammo_lib.train.predict_info.CBIS_DDSM_SPACING_MM`), a PGM as mini-MIAS (0.2 mm),
+    and anything else like the training scans when the run records their spacing.
+
+    Raises
+    ------
+    mammo_lib.sources.report.ImageReadError
+        A PNG (or other format) with no rule and a run that records no source spacing.
     """
-    if file_format == scale.source_format:
-        return scale.source_spacing_mm, (
+    known = scale.source_spacing_mm is not None
+    if known and file_format == scale.source_format:
+        return float(scale.source_spacing_mm), (
             f"assumed: the training scans' ({file_format}, {scale.source_spacing_mm:g} mm)"
         )
     if file_format == "dicom":
@@ -352,8 +361,12 @@ def assumed_spacing(file_format: str, scale: TrainingScale) -> tuple[float, str]
         )
     if file_format == "pgm":
         return MIAS_SPACING_MM, f"assumed: mini-MIAS {MIAS_SPACING_MM:g} mm"
-    return scale.source_spacing_mm, (
-        f"assumed: the training scans' ({scale.source_format}, {scale.source_spacing_mm:g} mm)"
+    if known:
+        return float(scale.source_spacing_mm), (
+            f"assumed: the training scans' ({scale.source_format}, {scale.source_spacing_mm:g} mm)"
+        )
+    raise ImageReadError(
+        path, f"a {file_format} file states no pixel spacing: give it with --pixel-spacing"
     )
 
 
@@ -449,7 +462,7 @@ def _scan_spacing(
             raise ValueError(f"pixel spacing must be a positive number, got {option}")
         spacing, source = (float(option),) * 2, "option"
     else:
-        value, source = assumed_spacing(scan.file_format, scale)
+        value, source = assumed_spacing(scan.path, scan.file_format, scale)
         spacing = (value, value)
     check_spacing(scan.path, spacing, f"pixel spacing ({source})")
     if header is not None and header.note:

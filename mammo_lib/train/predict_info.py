@@ -57,26 +57,40 @@ MIAS_SPACING_MM = 0.2
 BINARY_LABELS: tuple[str, str] = ("NORMAL", "ABNORMAL")
 
 
+#: Fields ``predict.json`` must hold; the others are optional.
+REQUIRED = ("pixel_spacing_mm", "input_size", "threshold", "trained_on", "labels")
+
+
+def _positive(name: str, value: object) -> None:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+
+
 @dataclass(frozen=True)
 class PredictInfo:
-    """The contents of ``predict.json`` (see the module docstring)."""
+    """The contents of ``predict.json`` (see the module docstring).
+
+    ``source_spacing_mm``, ``source_format`` and ``crop_size_px`` are None when the writer did
+    not record them (prediction then assumes per file format, see
+    :func:`mammo_lib.scan.predict.assumed_spacing`).
+    """
 
     pixel_spacing_mm: float
     input_size: int
     threshold: float
     trained_on: str
     labels: tuple[str, ...]
-    source_spacing_mm: float
-    source_format: str
-    crop_size_px: float
-    derived: str
+    source_spacing_mm: float | None = None
+    source_format: str | None = None
+    crop_size_px: float | None = None
+    derived: str = PREDICT_INFO
     purpose: str = PURPOSE
 
     def __post_init__(self) -> None:
-        for name in ("pixel_spacing_mm", "source_spacing_mm", "crop_size_px"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        _positive("pixel_spacing_mm", self.pixel_spacing_mm)
+        for name in ("source_spacing_mm", "crop_size_px"):
+            if getattr(self, name) is not None:
+                _positive(name, getattr(self, name))
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"threshold must lie in [0, 1], got {self.threshold!r}")
         if self.input_size < 1 or len(self.labels) < 2:
@@ -90,15 +104,18 @@ class PredictInfo:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> PredictInfo:
-        """Build from :meth:`to_dict` output (unknown keys are ignored, missing ones an error)."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        missing = sorted(n for n in names - set(values) if n != "purpose")
+        """Build from :meth:`to_dict` output; unknown keys are ignored, :data:`REQUIRED` ones
+        must be there. ``labels: "binary"`` stands for :data:`BINARY_LABELS`."""
+        missing = [n for n in REQUIRED if n not in values]
         if missing:
             raise KeyError(f"missing {missing}")
-        kept = {k: v for k, v in values.items() if k in names}
-        kept["labels"] = tuple(kept["labels"])
+        names = {f.name for f in dataclasses.fields(cls)}
+        kept = {k: v for k, v in values.items() if k in names and v is not None}
+        labels = kept["labels"]
+        kept["labels"] = BINARY_LABELS if labels == "binary" else tuple(str(v) for v in labels)
         for name in ("pixel_spacing_mm", "source_spacing_mm", "crop_size_px", "threshold"):
-            kept[name] = float(kept[name])
+            if name in kept:
+                kept[name] = float(kept[name])
         kept["input_size"] = int(kept["input_size"])
         return cls(**kept)
 
