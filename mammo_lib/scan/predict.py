@@ -650,10 +650,11 @@ def _caption(draw: ImageDraw.ImageDraw, prediction: ScanPrediction, size: tuple[
         if prediction.score is not None
         else f"no score: {prediction.no_score_reason}"
     )
-    lines = [
-        f"{score}; model trained on {info.get('trained_on') or 'unknown data'}",
-        f"{str(info.get('purpose', PURPOSE)).upper()}",
-    ]
+    import textwrap
+
+    per_line = max(20, int(size[0] / (0.55 * height)))
+    text = f"{score}; model trained on {info.get('trained_on') or 'unknown data'}"
+    lines = textwrap.wrap(text, per_line) + [str(info.get("purpose", PURPOSE)).upper()]
     y = size[1] - len(lines) * (height + 4) - 4
     for line in lines:
         draw.text(

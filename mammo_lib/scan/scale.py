@@ -139,7 +139,12 @@ def check_scan_header(path: str | os.PathLike[str], *, force: bool = False) -> H
             )
         note = f"{stated}, not a mammogram (MG): mapped because forced"
     for keyword in _SPACING_KEYWORDS:
-        element = ds.get(keyword)
+        try:
+            element = ds.get(keyword)
+        except (ValueError, TypeError, OverflowError) as exc:  # e.g. a DS that is no number
+            raise ImageReadError(
+                path, f"malformed {keyword}: expected two numbers in mm ({exc})"
+            ) from exc
         if element is None or element == "" or (hasattr(element, "__len__") and not len(element)):
             continue
         spacing = _parse_spacing(path, keyword, element)
