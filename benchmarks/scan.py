@@ -171,14 +171,19 @@ def real_view(path: Path, repeats: int) -> dict:
         predictor = Predictor.from_run(run)
 
         def once(method: str) -> tuple[float, object]:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             header = check_scan_header(path)
-            prediction = predict_scan(predictor, read_scan(path), header=header, method=method)
+            prediction = predict_scan(
+                predictor, read_scan(path), header=header, method=method, crop_to_tissue=True
+            )
             write_prediction(prediction, folder / method)
+            cpu_seconds[method].append(time.process_time() - cpu)
             return time.perf_counter() - start, prediction
 
+        cpu_seconds: dict[str, list[float]] = {"fcn": [], "sliding": []}
         once("fcn")  # warm-ups
         once("sliding")
+        cpu_seconds = {"fcn": [], "sliding": []}
         fcn, sliding = [], []
         for _ in range(repeats):
             seconds, dense = once("fcn")
@@ -197,6 +202,9 @@ def real_view(path: Path, repeats: int) -> dict:
         "sliding_median_s": float(np.median(sliding)),
         "ratio": float(np.min(sliding)) / float(np.min(fcn)),
         "max_abs_diff": float(np.abs(dense.prob_map - crops.prob_map).max()),
+        "fcn_cpu_s": float(np.min(cpu_seconds["fcn"])),
+        "sliding_cpu_s": float(np.min(cpu_seconds["sliding"])),
+        "window": dense.info.get("mapped_window_cells"),
     }
 
 
@@ -296,6 +304,7 @@ def main() -> None:
     if args.real_view.is_file():
         v = real_view(args.real_view, args.repeats)
         print(f"real view {args.real_view} ({v['scan']}), model: {v['model']}")
+        print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         print(
             f"{'resampled':>10} {'map':>7} {'refine':>6} {'predict FCN s':>13} {'(median)':>8} "
             f"{'predict sliding s':>17} {'(median)':>8} {'ratio':>6} {'max|diff|':>9}"
@@ -306,6 +315,11 @@ def main() -> None:
             f"{v['ratio']:>5.1f}x {v['max_abs_diff']:>9.4f}",
             flush=True,
         )
+        print(
+            f"CPU seconds (all threads, best): FCN {v['fcn_cpu_s']:.2f}, sliding "
+            f"{v['sliding_cpu_s']:.2f}; map cells computed {v['window']} (the tissue's box)"
+        )
+        print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         print(
             "predict s: header check, decode, resample, tissue mask, map, write heatmap PNG + "
             ".npy + JSON; best of --repeats; goal <= 3 s"

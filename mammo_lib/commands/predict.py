@@ -167,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
                 method=args.method,
                 use_tissue_mask=args.tissue_mask,
                 header=header,
+                crop_to_tissue=True,
             )
             files = write_prediction(prediction, args.out, stem)
         except Exception as exc:  # one bad scan must not stop the others; named on stderr

@@ -470,6 +470,42 @@ def _scan_spacing(
     return (float(spacing[0]), float(spacing[1])), source
 
 
+def tissue_window(
+    cells: np.ndarray, fcn: FullyConvolutional, refine: int
+) -> tuple[int, int, int, int]:
+    """The map cells ``(row0, col0, row1, col1)`` (end exclusive) worth computing.
+
+    The bounding box of the tissue cells, widened by one tile of context on every side and
+    with its start rounded down to a multiple of `refine` cells (a multiple of the network's
+    stride in pixels, so the cropped map's grid is the full map's).
+    """
+    rows, cols = np.flatnonzero(cells.any(axis=1)), np.flatnonzero(cells.any(axis=0))
+    step = fcn.stride // refine
+    context = -(-max(fcn.tile) // step)
+    r0 = max(0, rows[0] - context) // refine * refine
+    c0 = max(0, cols[0] - context) // refine * refine
+    r1 = min(cells.shape[0], rows[-1] + 1 + context)
+    c1 = min(cells.shape[1], cols[-1] + 1 + context)
+    return int(r0), int(c0), int(r1), int(c1)
+
+
+def _map_window(
+    predictor: Predictor, padded: np.ndarray, window: tuple[int, int, int, int], method: str
+) -> np.ndarray:
+    """The map cells of `window` computed on the part of `padded` they see."""
+    step = predictor.fcn.stride // predictor.refine
+    r0, c0, r1, c1 = window
+    tile = predictor.fcn.tile
+    crop = padded[r0 * step : (r1 - 1) * step + tile[0], c0 * step : (c1 - 1) * step + tile[1]]
+    if method == "fcn":
+        values = probability_map(predictor.fcn, crop, refine=predictor.refine)
+    else:
+        from mammo_lib.scan.sliding import sliding_window_map
+
+        values = sliding_window_map(predictor.classifier, predictor.fcn, crop, step=step)
+    return values[: r1 - r0, : c1 - c0]
+
+
 def predict_scan(
     predictor: Predictor,
     scan: LoadedScan,
@@ -481,6 +517,7 @@ def predict_scan(
     use_tissue_mask: bool = True,
     header: HeaderCheck | None = None,
     force: bool = False,
+    crop_to_tissue: bool = False,
 ) -> ScanPrediction:
     """Map one scan with a run's model.
 
@@ -505,6 +542,10 @@ def predict_scan(
         checked here for a DICOM.
     force
         Map a DICOM whose modality is not MG (when `header` is None).
+    crop_to_tissue
+        Map only the tissue's bounding box with a tile of context on every side
+        (:func:`tissue_window`), as ``mammo predict`` does: cells outside it are outside the
+        tissue and 0 either way, but the unmasked ``raw_map`` is then 0 there too.
 
     Raises
     ------
@@ -557,15 +598,16 @@ def predict_scan(
         prob = np.zeros(map_shape, dtype=np.float32)
         scan_probability, regions = None, []
     else:
-        if method == "fcn":
-            prob = probability_map(predictor.fcn, padded, refine=predictor.refine)
-        elif method == "sliding":
-            from mammo_lib.scan.sliding import sliding_window_map
-
-            step = predictor.fcn.stride // predictor.refine
-            prob = sliding_window_map(predictor.classifier, predictor.fcn, padded, step=step)
-        else:
+        if method not in ("fcn", "sliding"):
             raise ValueError(f"unknown method {method!r}; use 'fcn' or 'sliding'")
+        window = (0, 0, *map_shape)
+        if crop_to_tissue and cells is not None:
+            window = tissue_window(cells, predictor.fcn, predictor.refine)
+            tissue_info["mapped_window_cells"] = list(window)
+        prob = np.zeros(map_shape, dtype=np.float32)
+        prob[window[0] : window[2], window[1] : window[3]] = _map_window(
+            predictor, padded, window, method
+        )
         if cells is not None:
             raw, prob = prob, restrict_to_tissue(prob, cells)
         scan_probability = scan_score(prob, score, top_k)

@@ -86,7 +86,11 @@ def map_views(
     for path in paths:
         header = check_scan_header(path)
         prediction = predict_scan(
-            predictor, read_scan(path), pixel_spacing_mm=pixel_spacing_mm, header=header
+            predictor,
+            read_scan(path),
+            pixel_spacing_mm=pixel_spacing_mm,
+            header=header,
+            crop_to_tissue=True,
         )
         predictions.append(prediction)
         info = prediction.info
