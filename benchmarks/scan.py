@@ -86,7 +86,8 @@ def end_to_end(pixels: np.ndarray, image_size: int, width: float, repeats: int) 
 
     import keras
 
-    from mammo_lib.scan.predict import Predictor, predict_scan, read_scan, write_prediction
+    from mammo_lib.imaging.read import read_scan
+    from mammo_lib.scan.predict import Predictor, predict_scan, write_prediction
     from mammo_lib.sources.synthetic.dicom_writer import write_dicom
     from mammo_lib.train import TrainConfig, build_training_model
     from mammo_lib.train.config import write_json_atomic
@@ -162,7 +163,8 @@ def real_view(path: Path, repeats: int) -> dict:
     """Time ``mammo predict``'s work on one real view, FCN and sliding window alternated."""
     import tempfile
 
-    from mammo_lib.scan.predict import Predictor, predict_scan, read_scan, write_prediction
+    from mammo_lib.imaging.read import read_scan
+    from mammo_lib.scan.predict import Predictor, predict_scan, write_prediction
     from mammo_lib.scan.scale import check_scan_header
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -219,7 +221,7 @@ def bench(
     """Time both paths for one model input size; return seconds and the agreement."""
     import keras
 
-    from mammo_lib.extract.common import to_uint8
+    from mammo_lib.imaging.intensity import to_uint8
     from mammo_lib.models import build_model
     from mammo_lib.scan.fcn import probability_map, to_fully_convolutional
     from mammo_lib.scan.predict import resample

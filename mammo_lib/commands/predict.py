@@ -11,7 +11,7 @@ from pathlib import Path
 # imported, so that `mammo --help` stays fast)
 _MIN_SPACING_MM, _MAX_SPACING_MM = 0.01, 1.0
 
-HELP = "heatmaps, scan probabilities and regions for whole scans (DICOM, PGM, PNG)"
+HELP = "heatmaps, scan probabilities and regions for whole scans (DICOM, DDSM LJPEG, PGM, PNG)"
 
 
 def _probability(text: str) -> float:
@@ -55,7 +55,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "not for diagnosis."
         ),
     )
-    parser.add_argument("scans", nargs="+", type=Path, metavar="SCAN", help="DICOM, PGM or PNG")
+    parser.add_argument(
+        "scans",
+        nargs="+",
+        type=Path,
+        metavar="SCAN",
+        help="DICOM, DDSM LJPEG (with its .ics), PGM or PNG",
+    )
     parser.add_argument(
         "--model",
         type=Path,
@@ -135,8 +141,10 @@ def _unique_stems(paths: list[Path]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Predict every scan; return 0, 1 when some scan failed, 2 when the run cannot be used."""
-    from mammo_lib.scan.predict import Predictor, predict_scan, read_scan, write_prediction
+    from mammo_lib.imaging.read import read_scan, sniff
+    from mammo_lib.scan.predict import Predictor, predict_scan, write_prediction
     from mammo_lib.scan.scale import check_scan_header
+    from mammo_lib.sources.ddsm import read_view
 
     model = args.model
     if model is None:
@@ -157,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     for path, stem in zip(args.scans, _unique_stems(args.scans), strict=True):
         try:
             header = check_scan_header(path, force=args.force)  # before the pixels are decoded
-            scan = read_scan(path)
+            scan = read_view(path) if sniff(path) == "ljpeg" else read_scan(path)
             prediction = predict_scan(
                 predictor,
                 scan,

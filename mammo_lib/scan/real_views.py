@@ -19,7 +19,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from mammo_lib.scan.predict import Predictor, ScanPrediction, predict_scan, read_scan
+from mammo_lib.imaging.read import read_scan
+from mammo_lib.scan.predict import Predictor, ScanPrediction, predict_scan
 from mammo_lib.scan.scale import check_scan_header
 
 #: Case-table columns shown beside the maps.

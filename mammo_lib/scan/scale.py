@@ -24,7 +24,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from mammo_lib.sources.report import ImageReadError
+from mammo_lib.imaging.errors import ImageReadError
 
 #: Finest plausible mammogram pixel spacing (mm): full-field detectors are 50-100 microns,
 #: DDSM films were digitised at 42-50.
