@@ -304,9 +304,10 @@ def main() -> None:
         f"TensorFlow {tf.__version__}"
     )
     if args.real_view.is_file():
+        load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
         v = real_view(args.real_view, args.repeats)
         print(f"real view {args.real_view} ({v['scan']}), model: {v['model']}")
-        print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        print(f"load average (1, 5, 15 min) before: {load_before}")
         print(
             f"{'resampled':>10} {'map':>7} {'refine':>6} {'predict FCN s':>13} {'(median)':>8} "
             f"{'predict sliding s':>17} {'(median)':>8} {'ratio':>6} {'max|diff|':>9}"

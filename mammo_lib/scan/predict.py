@@ -649,7 +649,9 @@ def write_prediction(
         with open(tmp, "wb") as handle:
             np.save(handle, prediction.prob_map.astype(np.float32))
 
-    _atomic(paths["heatmap"], lambda tmp: overlay(prediction).save(tmp, format="PNG"))
+    _atomic(
+        paths["heatmap"], lambda tmp: overlay(prediction).save(tmp, format="PNG", compress_level=1)
+    )
     _atomic(paths["map"], save_map)
     summary = prediction.to_dict()
     summary["files"] = {k: p.name for k, p in paths.items()}
