@@ -664,13 +664,14 @@ def test_real_cbis_views_match_their_rows_and_no_region_falls_on_bands_or_labels
             assert not bands[int(region["peak"]["row"])]
 
 
-def test_mapping_only_the_tissue_box_keeps_the_tissue_cells(run_dir: Path, mias_scan: Path) -> None:
-    """``crop_to_tissue`` (what ``mammo predict`` does) changes nothing inside the tissue
-    beyond the context the crop cuts off, and computes fewer cells."""
+@needs_real_views
+def test_mapping_only_the_tissue_box_keeps_the_tissue_cells(run_dir: Path) -> None:
+    """``crop_to_tissue`` (what ``mammo predict`` does) on a real CC view, whose breast fills
+    half the film: fewer cells computed, the tissue cells' values kept."""
     predictor = Predictor.from_run(run_dir)
-    scan = read_scan(mias_scan)
-    full = predict_scan(predictor, scan, pixel_spacing_mm=0.2)
-    cropped = predict_scan(predictor, scan, pixel_spacing_mm=0.2, crop_to_tissue=True)
+    scan = read_scan(REAL_VIEWS[0])
+    full = predict_scan(predictor, scan)
+    cropped = predict_scan(predictor, scan, crop_to_tissue=True)
     r0, c0, r1, c1 = cropped.info["mapped_window_cells"]
     assert (r1 - r0) * (c1 - c0) < full.prob_map.size
     assert cropped.tissue is not None and cropped.tissue[r0:r1, c0:c1].sum() == cropped.tissue.sum()
