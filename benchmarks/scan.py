@@ -22,9 +22,19 @@ A last column times what ``mammo predict`` does for one DICOM file end to end (r
 decode, resample, map with the command's default refinement, write the three outputs).
 
 Goals (issue 7): FCN at most 3 s per scan on a 2-core CPU, and at least 10x faster than the
-sliding window. Usage::
+sliding window.
 
-    .venv/bin/python benchmarks/scan.py                 # image sizes 299 and the quick profile's
+Real view (issue 11). The first table row of its own: ``mammo predict``'s work on one real
+CBIS-DDSM full-field view (``$MAMMO_DATA_MIRROR/cbis-ddsm-samples/full/1-130.dcm``, 4432 x
+2864, RLE Lossless), end to end - header check, decode, resample, tissue mask, map, write the
+three outputs - with the default model's geometry (the MIAS detector: VGG-lite at half width,
+96-pixel inputs at 0.2 mm x 116 / 96 = 0.242 mm per pixel; untrained, as timing does not
+depend on the weights), once with
+the fully convolutional map and once with the sliding window over the same grid, alternated,
+best of each. Goal: at most 3 s, and the ratio sliding / FCN. Usage::
+
+    .venv/bin/python benchmarks/scan.py                 # real view, then image sizes 299, quick
+    .venv/bin/python benchmarks/scan.py --real-only     # only the real view
     .venv/bin/python benchmarks/scan.py --image-sizes 299 --repeats 5
 """
 
@@ -115,6 +125,91 @@ def end_to_end(pixels: np.ndarray, image_size: int, width: float, repeats: int) 
     return {"e2e_s": float(np.min(times[1:])), "refine": predictor.refine}
 
 
+def _default_geometry_run(folder: Path) -> tuple[Path, str]:
+    """An untrained run of the default model's shape and scale (timing needs no weights)."""
+    import keras
+
+    from mammo_lib.train import TrainConfig, build_training_model
+    from mammo_lib.train.config import write_json_atomic
+    from mammo_lib.train.mias_detector import MiasRecipe
+    from mammo_lib.train.predict_info import PredictInfo, write_predict_info
+
+    recipe = MiasRecipe()
+    size = recipe.tiles.out_size
+    config = TrainConfig(
+        dataset_dir=str(folder / "none"),
+        model_name=recipe.model_name,
+        image_size=size,
+        model_kwargs={"width": recipe.width, "fc_units": list(recipe.fc_units)},
+    )
+    keras.utils.set_random_seed(0)
+    build_training_model(config).save(folder / "best.keras")
+    write_json_atomic(folder / "config.json", {"config": config.to_dict(), "config_hash": "-"})
+    info = PredictInfo(
+        pixel_spacing_mm=0.2 * recipe.tiles.crop_size / size,
+        input_size=size,
+        threshold=0.5,
+        trained_on="nothing: untrained, the default model's shape and scale",
+        labels=("NORMAL", "ABNORMAL"),
+    )
+    write_predict_info(folder, info)
+    return folder, (
+        f"untrained, the default model's shape ({recipe.model_name} width {recipe.width}, "
+        f"{size}-px inputs, {info.pixel_spacing_mm:.3f} mm/px)"
+    )
+
+
+def real_view(path: Path, repeats: int) -> dict:
+    """Time ``mammo predict``'s work on one real view, FCN and sliding window alternated."""
+    import tempfile
+
+    from mammo_lib.imaging.read import read_scan
+    from mammo_lib.scan.predict import Predictor, predict_scan, write_prediction
+    from mammo_lib.scan.scale import check_scan_header
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        run, which = _default_geometry_run(folder)
+        predictor = Predictor.from_run(run)
+
+        def once(method: str) -> tuple[float, object]:
+            start, cpu = time.perf_counter(), time.process_time()
+            header = check_scan_header(path)
+            prediction = predict_scan(
+                predictor, read_scan(path), header=header, method=method, crop_to_tissue=True
+            )
+            write_prediction(prediction, folder / method)
+            cpu_seconds[method].append(time.process_time() - cpu)
+            return time.perf_counter() - start, prediction
+
+        cpu_seconds: dict[str, list[float]] = {"fcn": [], "sliding": []}
+        once("fcn")  # warm-ups
+        once("sliding")
+        cpu_seconds = {"fcn": [], "sliding": []}
+        fcn, sliding = [], []
+        for _ in range(repeats):
+            seconds, dense = once("fcn")
+            fcn.append(seconds)
+            seconds, crops = once("sliding")
+            sliding.append(seconds)
+    return {
+        "model": which,
+        "scan": f"{dense.scan.image.shape[0]}x{dense.scan.image.shape[1]}",
+        "resampled": f"{dense.resampled_shape[0]}x{dense.resampled_shape[1]}",
+        "map": f"{dense.prob_map.shape[0]}x{dense.prob_map.shape[1]}",
+        "refine": predictor.refine,
+        "fcn_s": float(np.min(fcn)),
+        "fcn_median_s": float(np.median(fcn)),
+        "sliding_s": float(np.min(sliding)),
+        "sliding_median_s": float(np.median(sliding)),
+        "ratio": float(np.min(sliding)) / float(np.min(fcn)),
+        "max_abs_diff": float(np.abs(dense.prob_map - crops.prob_map).max()),
+        "fcn_cpu_s": float(np.min(cpu_seconds["fcn"])),
+        "sliding_cpu_s": float(np.min(cpu_seconds["sliding"])),
+        "window": dense.info.get("mapped_window_cells"),
+    }
+
+
 def bench(
     scan: np.ndarray,
     image_size: int,
@@ -188,6 +283,14 @@ def main() -> None:
     parser.add_argument("--sliding-repeats", type=int, default=2, help="timed sliding passes")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--real-view",
+        type=Path,
+        default=Path(os.environ.get("MAMMO_DATA_MIRROR", "../shared/data"))
+        / "cbis-ddsm-samples/full/1-130.dcm",
+        help="a real full-field CBIS-DDSM DICOM (default: the mirror's 1-130.dcm)",
+    )
+    parser.add_argument("--real-only", action="store_true", help="only the real-view timing")
     args = parser.parse_args()
     sizes = args.image_sizes or sorted({quick_image_size(), 299})
     widths = args.widths or [1.0 if size >= 299 else 0.5 for size in sizes]
@@ -196,15 +299,44 @@ def main() -> None:
 
     import tensorflow as tf
 
+    print(
+        f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+        f"TensorFlow {tf.__version__}"
+    )
+    if args.real_view.is_file():
+        load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
+        v = real_view(args.real_view, args.repeats)
+        print(f"real view {args.real_view} ({v['scan']}), model: {v['model']}")
+        print(f"load average (1, 5, 15 min) before: {load_before}")
+        print(
+            f"{'resampled':>10} {'map':>7} {'refine':>6} {'predict FCN s':>13} {'(median)':>8} "
+            f"{'predict sliding s':>17} {'(median)':>8} {'ratio':>6} {'max|diff|':>9}"
+        )
+        print(
+            f"{v['resampled']:>10} {v['map']:>7} {v['refine']:>6} {v['fcn_s']:>13.2f} "
+            f"{v['fcn_median_s']:>8.2f} {v['sliding_s']:>17.2f} {v['sliding_median_s']:>8.2f} "
+            f"{v['ratio']:>5.1f}x {v['max_abs_diff']:>9.4f}",
+            flush=True,
+        )
+        print(
+            f"CPU seconds (all threads, best): FCN {v['fcn_cpu_s']:.2f}, sliding "
+            f"{v['sliding_cpu_s']:.2f}; map cells computed {v['window']} (the tissue's box)"
+        )
+        print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        print(
+            "predict s: header check, decode, resample, tissue mask, map, write heatmap PNG + "
+            ".npy + JSON; best of --repeats; goal <= 3 s"
+        )
+    else:
+        print(f"real view {args.real_view} not found: skipped")
+    if args.real_only:
+        return
+
     start = time.perf_counter()
     scan = synthetic_full_scan(args.seed)
     print(
         f"synthetic scan {scan.shape[0]}x{scan.shape[1]} rendered in "
         f"{time.perf_counter() - start:.1f} s"
-    )
-    print(
-        f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-        f"TensorFlow {tf.__version__}"
     )
     header = (
         f"{'image':>5} {'width':>5} {'resampled':>10} {'map':>6} {'stride':>6} "

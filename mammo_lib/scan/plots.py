@@ -56,7 +56,8 @@ def plot_heatmap(
     ax.set_ylim(scan.shape[0], 0)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(title or f"p = {prediction.score:.2f}", fontsize=9)
+    score = "no score" if prediction.score is None else f"p = {prediction.score:.2f}"
+    ax.set_title(title or score, fontsize=9)
 
 
 def plot_froc(ax: Axes, tables: Mapping[str, pd.DataFrame]) -> None:

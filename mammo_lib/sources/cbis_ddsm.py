@@ -296,6 +296,57 @@ def split_csv_path(path: str) -> tuple[str, str, str, str]:
     return parts[0], parts[1], parts[2], parts[3]
 
 
+def match_case_rows(
+    paths: list[str | os.PathLike[str]], table: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Find the case-table rows of DICOM files by their headers, not their names.
+
+    A file belongs to a row when its ``StudyInstanceUID`` and ``SeriesInstanceUID`` are the
+    second and third parts of the row's ``image_file_path`` (a full view; every abnormality
+    of the view is a row) or ``cropped_image_file_path`` (a crop).
+
+    Parameters
+    ----------
+    paths
+        DICOM files.
+    table
+        From :func:`read_case_tables`; None reads it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The matching rows with ``file`` (the path), ``file_patient_id`` (the header's
+        PatientID) and ``matched_by`` (the column matched) in front; a file that matches no row
+        gives one row with only those three set (``matched_by`` NA).
+
+    Raises
+    ------
+    mammo_lib.sources.report.ImageReadError
+        A file that is not a readable DICOM (the message names it).
+    """
+    table = read_case_tables() if table is None else table
+    keys = {}
+    for column in ("image_file_path", "cropped_image_file_path"):
+        uids = table[column].map(lambda p: tuple(split_csv_path(p)[1:3]))
+        keys[column] = uids
+    parts = []
+    for path in paths:
+        ds = _read_header(Path(path))
+        uid = (str(ds.get("StudyInstanceUID", "")), str(ds.get("SeriesInstanceUID", "")))
+        front = {"file": str(path), "file_patient_id": str(ds.get("PatientID", ""))}
+        for column, uids in keys.items():
+            hit = table[uids == uid]
+            if len(hit):
+                rows = hit.copy()
+                for i, (name, value) in enumerate({**front, "matched_by": column}.items()):
+                    rows.insert(i, name, value)
+                parts.append(rows)
+                break
+        else:
+            parts.append(pd.DataFrame([{**front, "matched_by": pd.NA}]))
+    return pd.concat(parts, ignore_index=True)
+
+
 # --------------------------------------------------------------------------------------------
 # DICOM headers and kinds
 # --------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import hashlib
 import json
 import math
 import os
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -419,6 +420,8 @@ def _train(
     if chief:
         meta = {**(run_info or {}), "config": config.to_dict(), "config_hash": digest}
         write_json_atomic(config_file, meta)
+        if data is None:  # a dataset folder: its manifest gives the scale (predict.json)
+            _write_predict_info(config, run_dir)
 
     if data is not None:
         state.update(n_train=len(data.y_train), n_val=len(data.y_val))
@@ -485,6 +488,19 @@ def _train(
     if chief:
         write_json_atomic(state_file, state)
     return load_run(run_dir)
+
+
+def _write_predict_info(config: TrainConfig, run_dir: Path) -> None:
+    """Write ``predict.json`` (the scale whole-scan prediction needs), or warn why not."""
+    from mammo_lib.train.predict_info import predict_info_from_dataset, write_predict_info
+
+    try:
+        write_predict_info(run_dir, predict_info_from_dataset(config))
+    except (OSError, ValueError, KeyError) as exc:
+        warnings.warn(
+            f"run {run_dir}: no predict.json written, so `mammo predict` cannot use it ({exc})",
+            stacklevel=3,
+        )
 
 
 def _shard_datasets(
