@@ -9,6 +9,7 @@ from mammo_lib.sources.registry import (
     DATASETS,
     DataUnavailableError,
     HashMismatchError,
+    UnsafeArchiveError,
     fetch,
 )
 
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         try:
             print(f"{name}: {fetch(name)}")
-        except (DataUnavailableError, HashMismatchError) as err:
+        except (DataUnavailableError, HashMismatchError, UnsafeArchiveError, OSError) as err:
             print(f"{name}: {err}", file=sys.stderr)
             failed += 1
     return 1 if failed else 0
