@@ -212,13 +212,15 @@ def training_scale(run_dir: str | os.PathLike[str]) -> TrainingScale:
     (:data:`DEFAULT_SOURCE_SPACING_MM` otherwise: CBIS-DDSM states none). A top-level
     ``"pixel_spacing_mm"`` in ``config.json`` overrides the result.
     """
+    from mammo_lib.dataset.folder import open_dataset
+
     meta = json.loads((Path(run_dir) / "config.json").read_text())
     config = meta.get("config", meta)
     image_size = int(config.get("image_size", 299))
     manifest: dict[str, Any] = {}
     crop, where = DEFAULT_CROP_SIZE, f"study default crop {DEFAULT_CROP_SIZE} px"
     try:
-        manifest = json.loads((Path(str(config["dataset_dir"])) / "manifest.json").read_text())
+        manifest = open_dataset(str(config["dataset_dir"])).manifest
         crop = int(manifest["recipe"]["crop_size"])
         where = f"dataset crop {crop} px"
     except (OSError, ValueError, KeyError, TypeError):
