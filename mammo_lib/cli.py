@@ -16,14 +16,22 @@ import importlib
 import os
 import pkgutil
 import sys
+from typing import NoReturn
 
 from mammo_lib import __version__, commands
 from mammo_lib.errors import REPORTED, one_line
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (exit 2); subparsers inherit it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the top-level parser with every discovered subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mammo",
         description="ConvNets for mammograms: fetch data, build datasets, train, evaluate.",
     )

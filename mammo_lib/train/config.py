@@ -118,6 +118,10 @@ class TrainConfig:
             raise ValueError(f"pos_weight must be positive, got {self.pos_weight}")
         if self.strategy not in ("default", "mirrored", "multi_worker"):
             raise ValueError(f"unknown strategy {self.strategy!r}")
+        if self.name is not None and (
+            not self.name or Path(self.name).name != self.name or self.name in (".", "..")
+        ):
+            raise ValueError(f"run name {self.name!r} must be a plain folder name inside runs/")
         if self.mixed_precision not in PRECISION_POLICIES:
             raise ValueError(
                 f"mixed_precision must be one of {list(PRECISION_POLICIES)}, "
