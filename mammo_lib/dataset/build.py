@@ -777,6 +777,8 @@ def ensure_dataset(
 
     if scan_size not in ("full", "small"):
         raise ValueError(f"scan_size must be 'full' or 'small', not {scan_size!r}")
+    if mias_images is not None and not 1 <= int(mias_images) <= 322:
+        raise ValueError(f"mias_images must lie in 1..322 (None: all), not {mias_images}")
     crop = crop_size or (598 if scan_size == "full" else 299)
     base = get_recipe(recipe)
     chosen = get_recipe(
