@@ -321,8 +321,8 @@ def run_task(task: ScanTask, recipe: Recipe, seed: int, cache_dir: str | os.Path
     if path.exists():
         try:
             result = load_result(path, key=task.key)
-        except CacheEntryError:
-            pass  # unreadable or foreign: redone below and overwritten
+        except (CacheEntryError, FileNotFoundError):
+            pass  # unreadable, foreign or just removed: redone below and overwritten
         else:
             return {
                 "key": task.key,
@@ -376,6 +376,8 @@ def load_result(path: str | os.PathLike[str], key: str | None = None) -> dict:
 
     Raises
     ------
+    FileNotFoundError
+        When there is no such file.
     CacheEntryError
         When the file is not a readable entry of this task version (and key); the message
         names the file.
@@ -393,8 +395,8 @@ def load_result(path: str | os.PathLike[str], key: str | None = None) -> dict:
             )
         if len(offsets) != len(records) + 1 or offsets[-1] != len(png):
             raise CacheEntryError(f"{path}: cache entry's image offsets do not match its records")
-    except CacheEntryError:
-        raise
+    except (CacheEntryError, FileNotFoundError):
+        raise  # a missing entry stays FileNotFoundError (another build may have finished)
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as err:
         raise CacheEntryError(
             f"{path}: unreadable cache entry ({type(err).__name__}: {err})"
