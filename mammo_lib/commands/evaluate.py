@@ -87,6 +87,10 @@ def _print(title: str, table: pd.DataFrame) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run one evaluation mode; return the exit code."""
+    if args.dataset is not None and not args.mias_cv:
+        from mammo_lib.dataset.folder import open_dataset
+
+        open_dataset(args.dataset)  # checked against its manifest before TensorFlow loads
     from mammo_lib.evaluate.predict import read_predictions, write_predictions
 
     if args.predictions is not None:

@@ -105,6 +105,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train (or resume, or reuse) a run; print its folder and last epoch's metrics."""
+    if args.dataset is not None:
+        from mammo_lib.dataset.folder import open_dataset
+
+        open_dataset(args.dataset)  # checked against its manifest before TensorFlow loads
     from mammo_lib.dataset.tfrecord import CorruptShardError
     from mammo_lib.train import TrainConfig, TrainingDivergedError, train
 

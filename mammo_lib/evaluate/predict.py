@@ -194,7 +194,7 @@ def check_predictions(table: pd.DataFrame, where: object, task: str = "binary") 
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise ValueError(
-                f"{where}: line {row + 2}: {col} = {table[col].iloc[row]!r} is not a "
+                f"{where}: line {row + 2}: {col} = {table[col].iloc[row]} is not a "
                 f"probability in [0, 1] ({int(bad.sum())} such rows)"
             )
     label_values = pd.to_numeric(table[labels], errors="coerce")
@@ -202,7 +202,7 @@ def check_predictions(table: pd.DataFrame, where: object, task: str = "binary") 
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise ValueError(
-            f"{where}: line {row + 2}: {labels} = {table[labels].iloc[row]!r} is not one of "
+            f"{where}: line {row + 2}: {labels} = {table[labels].iloc[row]} is not one of "
             f"{list(classes)}"
         )
 
