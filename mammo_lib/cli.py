@@ -19,7 +19,24 @@ import sys
 from typing import NoReturn
 
 from mammo_lib import __version__, commands
-from mammo_lib.errors import REPORTED, one_line
+from mammo_lib.imaging.errors import ImageReadError
+
+#: Error families reported as one line (exit 1): every project error derives from one of
+#: them (``HashMismatchError``, ``CorruptShardError``, ``DatasetFolderError``, ...). Anything
+#: else is a bug and keeps its traceback.
+REPORTED: tuple[type[BaseException], ...] = (
+    OSError,
+    ValueError,
+    RuntimeError,
+    FloatingPointError,
+    ImageReadError,
+)
+
+
+def one_line(error: BaseException) -> str:
+    """The error's message on one line (its type when the message is empty)."""
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
 
 
 class _Parser(argparse.ArgumentParser):

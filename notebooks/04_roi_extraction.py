@@ -30,11 +30,12 @@ from mammo_lib.dataset.build import ensure_dataset
 from mammo_lib.dataset.labels import CLASS_NAMES
 from mammo_lib.dataset.review import sample_tiles
 from mammo_lib.extract import cbis, mias, normals
-from mammo_lib.extract.common import cut, ddsm_to_uint8, resize, scan_rng, to_uint8
+from mammo_lib.extract.common import cut, scan_rng
 from mammo_lib.extract.figures import draw_boxes, tile_grid
 from mammo_lib.imaging.dicom import read_dicom
-from mammo_lib.imaging.pgm import read_pgm
-from mammo_lib.sources.ddsm import read_ljpeg
+from mammo_lib.imaging.intensity import resize
+from mammo_lib.imaging.read import read_scan
+from mammo_lib.sources.ddsm import read_view
 from mammo_lib.sources.mias import load_mias
 from mammo_lib.sources.synthetic import ensure_synthetic_tree, load_tree
 
@@ -84,7 +85,7 @@ for kind in ("mass", "calcification"):
         examples[kind] = rows.iloc[0]
 scans8, boxes, crops_m1, crops_m2 = {}, {}, {}, {}
 for kind, row in examples.items():
-    scan8 = to_uint8(read_dicom(row["scan_path"]))
+    scan8 = read_scan(row["scan_path"]).image
     box = cbis.roi_box_from_mask(read_dicom(row["mask_path"]) > 0, scan8.shape)
     scans8[kind], boxes[kind] = scan8, box
     crops_m2[kind] = cbis.method2_crops(
@@ -188,7 +189,7 @@ plt.show()
 review = []
 example_view = None
 for row in tree.normals.itertuples(index=False):
-    scan8 = ddsm_to_uint8(read_ljpeg(row.ljpeg_path), row.digitizer, site=row.case[:1])
+    scan8 = read_view(row.ljpeg_path).image
     found = normals.normal_tiles(
         scan8,
         row.digitizer,
@@ -257,7 +258,7 @@ plt.show()
 # %% tags=["remove-cell"]
 subject = lesions["subject_id"].iloc[0]
 rows = lesions[lesions["subject_id"] == subject]
-bg_scan = to_uint8(read_dicom(rows["scan_path"].iloc[0]))
+bg_scan = read_scan(rows["scan_path"].iloc[0]).image
 roi_boxes = [cbis.roi_box_from_mask(read_dicom(p) > 0, bg_scan.shape) for p in rows["mask_path"]]
 margin = crop_size // 2
 background = normals.background_tiles(
@@ -312,7 +313,7 @@ line = (
     .sort_values("radius")
     .iloc[len(mias_data.abnormalities.dropna(subset=["radius"])) // 2]
 )
-image = read_pgm(mias_data.path(line["refnum"]))
+image = read_scan(mias_data.path(line["refnum"])).image
 scaled = mias.scale_scan(image)
 box_d = mias.mias_roi_box(line["x"], line["y"], line["radius"], image.shape[0])
 box_r = mias.mias_roi_box(line["x"], line["y"], line["radius"], image.shape[0], use_radius=True)

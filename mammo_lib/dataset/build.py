@@ -29,7 +29,6 @@ import json
 import math
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -65,6 +64,7 @@ from mammo_lib.dataset.tasks import (
     load_result,
     run_task,
 )
+from mammo_lib.io import write_text
 
 #: 2: ``shard_files`` (size and SHA256 of every shard) and ``tile_pixel_spacing_mm``.
 FORMAT_VERSION = 2
@@ -490,22 +490,8 @@ def tile_spacing(the_plan: Plan, recipe: Recipe, inputs: DatasetInputs) -> dict[
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file and a rename, with the permissions a plain open gives."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    """Write via :func:`mammo_lib.io.write_text` (the permissions a plain open gives)."""
+    write_text(path, text)
 
 
 def _remove_dead_partials(folder: Path) -> None:
@@ -668,7 +654,6 @@ def _assemble(
         if stale.name not in writers:
             stale.unlink()
     for shard in sorted(writers):
-        os.chmod(partial_dir / shard, 0o666 & ~_umask())
         os.replace(partial_dir / shard, folder / shard)
     partial_dir.rmdir()
 

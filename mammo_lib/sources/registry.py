@@ -40,6 +40,7 @@ import pooch
 from filelock import FileLock
 
 from mammo_lib.config import data_home, data_mirror
+from mammo_lib.io import atomic_path, write_text
 
 UCI_BASE = "https://archive.ics.uci.edu/ml/machine-learning-databases"
 TCIA_BASE = "https://wiki.cancerimagingarchive.net/download/attachments/22516629"
@@ -278,12 +279,8 @@ def _copy_from_mirror(remote: RemoteFile, mirror: Path, target: Path) -> None:
         )
     if remote.sha256 is not None:
         _verify(source, remote.sha256, f"the mirror ({source})")
-    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
-    try:
-        shutil.copyfile(source, partial)
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
 
 
 def _download(remote: RemoteFile, target: Path) -> None:
@@ -396,9 +393,7 @@ def _members_ok(dataset: DataSet, out: Path) -> bool:
 
 
 def _write_stamp(out: Path, stat_keys: dict[str, list[int]]) -> None:
-    tmp = out / f".{STAMP}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(stat_keys, sort_keys=True))
-    os.replace(tmp, out / STAMP)
+    write_text(out / STAMP, json.dumps(stat_keys, sort_keys=True))
 
 
 def _extract_verified(dataset: DataSet, archive: Path, folder: Path) -> Path:
