@@ -215,8 +215,10 @@ def test_training_scale_from_dataset_manifest_and_synthetic_tree(tmp_path: Path)
     (tree / "ground_truth_scans.csv").write_text("subject_id,pixel_mm\na,0.1\nb,0.1\n")
     dataset = tmp_path / "dataset"
     dataset.mkdir()
-    manifest = {"recipe": {"crop_size": 299}, "inputs": {"cbis_root": str(tree / "cbis-ddsm")}}
-    (dataset / "manifest.json").write_text(json.dumps(manifest))
+    from mammo_lib.dataset.folder import write_shard_manifest
+
+    inputs = {"cbis_root": str(tree / "cbis-ddsm")}
+    write_shard_manifest(dataset, recipe={"crop_size": 299}, inputs=inputs)
     run = tmp_path / "run"
     run.mkdir()
     config = {"dataset_dir": str(dataset), "image_size": 64}
