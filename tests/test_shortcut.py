@@ -300,7 +300,7 @@ def test_pipeline_test_bad_datasets(two_datasets, tmp_path) -> None:
         pipeline_test(a, lesions_only, ["train", "test"])
     with pytest.raises(FileNotFoundError, match=re.escape(f"{tmp_path / 'missing'}: no such")):
         pipeline_test(tmp_path / "missing", b, ["train", "test"])
-    with pytest.raises(ValueError, match=re.escape(f"{a / 'manifest.json'}: no 'val' shards")):
+    with pytest.raises(FileNotFoundError, match=re.escape(f"{a}: no val-*.tfrecord")):
         pipeline_test(a, b)
     with pytest.raises(ValueError, match="distinct names"):
         pipeline_test(a, b, ["train", "test"], names=("x", "x"))

@@ -703,8 +703,9 @@ def load_records(folder: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def shard_files(folder: str | os.PathLike[str], split: str) -> list[Path]:
-    """The shards of one split as the manifest lists them, sorted."""
-    return open_dataset(folder).shards(split)
+    """The shards of one split as the manifest lists them, sorted (``[]`` for a split the
+    build has none of)."""
+    return open_dataset(folder).shards(split, missing_ok=True)
 
 
 def iter_skips(folder: str | os.PathLike[str]) -> Iterable[dict[str, str]]:

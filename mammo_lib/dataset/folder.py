@@ -89,16 +89,16 @@ class DatasetFolder:
         """The recipe the folder was built with (empty for a hand-made folder)."""
         return dict(self.manifest.get("recipe") or {})
 
-    def shards(self, split: str) -> list[Path]:
+    def shards(self, split: str, *, missing_ok: bool = False) -> list[Path]:
         """The listed shards of `split`, sorted.
 
         Raises
         ------
         DatasetFolderError
-            When the manifest lists no shard for `split`.
+            When the manifest lists no shard for `split` (unless `missing_ok`: then ``[]``).
         """
         names = sorted(n for n in self.manifest["shard_files"] if n.startswith(f"{split}-"))
-        if not names:
+        if not names and not missing_ok:
             listed = ", ".join(self.splits) or "none"
             raise DatasetFolderError(
                 f"{self.path / MANIFEST}: no {split!r} shards (splits listed: {listed})"

@@ -48,6 +48,8 @@ def load_normal_tiles(
     images, rows = [], []
     for split in splits:
         files = shard_files(folder, split)  # checked against the folder's manifest
+        if not files:
+            raise FileNotFoundError(f"{folder}: no {split}-*.tfrecord shards")
         for record in read_records(files):
             image = record.pop("image")
             if record["label_binary"] == 0:
