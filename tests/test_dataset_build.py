@@ -89,10 +89,10 @@ def test_interrupted_build_resumes_without_redoing_scans(built, inputs, recipe, 
     for name, data in _files(built / "scans").items():
         (copy / "scans").mkdir(exist_ok=True)
         (copy / "scans" / name).write_bytes(data)
-    cached = sorted((copy / "scans").glob("*.pkl"))
+    cached = sorted((copy / "scans").glob("*.npz"))
     removed = cached[0]
     removed.unlink()
-    (copy / "scans" / ".half-written.pkl.tmp").write_bytes(b"garbage")  # an interrupted write
+    (copy / "scans" / ".half-written.npz.tmp").write_bytes(b"garbage")  # an interrupted write
     before = {p.name: p.stat().st_mtime_ns for p in cached[1:]}
     out = build.build_dataset(
         recipe, inputs, seed=5, scheduler="sync", out_root=tmp_path, progress=False, keep_cache=True

@@ -176,4 +176,4 @@ def test_build_dataset_command_on_explicit_folders(tree, capsys, tmp_path):
     assert manifest["recipe"]["tile_size"] == 48 and manifest["recipe"]["crop_size"] == 299
     assert "cbis-background" in manifest["splits"]["train"]["by_source"]
     assert main(["build-dataset", "--recipe", "9", "--no-mias"]) == 2  # no inputs at all
-    assert "no inputs" in capsys.readouterr().out
+    assert "no inputs" in capsys.readouterr().err

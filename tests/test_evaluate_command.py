@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from mammo_lib.cli import main
+from mammo_lib.dataset.folder import write_shard_manifest
 from mammo_lib.dataset.tfrecord import write_shard
 from mammo_lib.evaluate.predict import read_predictions
 from mammo_lib.evaluate.results import (
@@ -50,6 +51,7 @@ def dataset(tmp_path_factory) -> Path:
             )
     for split, records in by_split.items():
         write_shard(folder / f"{split}-00000.tfrecord", records)
+    write_shard_manifest(folder)
     return folder
 
 

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 
+from mammo_lib.dataset.folder import write_shard_manifest
 from mammo_lib.dataset.tfrecord import write_shard
 from mammo_lib.evaluate.predict import (
     predict_tiles,
@@ -52,6 +53,7 @@ def dataset(tmp_path_factory) -> Path:
     write_shard(folder / "test-00000.tfrecord", records[:6])
     write_shard(folder / "test-00001.tfrecord", records[6:])
     write_shard(folder / "train-00000.tfrecord", records[:2])
+    write_shard_manifest(folder)
     return folder
 
 
@@ -94,7 +96,7 @@ def test_predictions_csv_round_trip(dataset: Path, tmp_path: Path) -> None:
 
 
 def test_predict_tiles_missing_split(dataset: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="val"):
+    with pytest.raises(ValueError, match="no 'val' shards"):
         predict_tiles(_tiny_model(40, 2), dataset, "val")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -72,3 +73,15 @@ def test_atomic_open_refuses_read_and_append(tmp_path: Path) -> None:
             with atomic_open(tmp_path / "z.txt", mode):
                 pass
     assert _names(tmp_path) == []
+
+
+def test_written_files_get_the_permissions_of_a_plain_open(tmp_path: Path) -> None:
+    """Issue 14.10: manifest.json and records.csv were owner-only (mkstemp's 0600)."""
+    old = os.umask(0o022)
+    try:
+        write_text(tmp_path / "a.json", "{}")
+        (tmp_path / "plain.txt").write_text("x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "plain.txt").stat().st_mode & 0o777 == 0o644

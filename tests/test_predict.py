@@ -257,11 +257,10 @@ def _run_on_synthetic_tree(tmp_path: Path) -> tuple[Path, Path]:
     (tree / "ground_truth_scans.csv").write_text("subject_id,pixel_mm\na,0.1\nb,0.1\n")
     dataset = tmp_path / "dataset"
     dataset.mkdir()
-    manifest = {
-        "recipe": {"crop_size": 299, "name": "9", "description": "test"},
-        "inputs": {"cbis_root": str(tree / "cbis-ddsm")},
-    }
-    (dataset / "manifest.json").write_text(json.dumps(manifest))
+    from mammo_lib.dataset.folder import write_shard_manifest
+
+    recipe = {"crop_size": 299, "name": "9", "description": "test"}
+    write_shard_manifest(dataset, recipe=recipe, inputs={"cbis_root": str(tree / "cbis-ddsm")})
     (tmp_path / "run").mkdir()
     run = write_tiny_run(tmp_path / "run", predict_info=False)
     meta = json.loads((run / "config.json").read_text())

@@ -177,7 +177,82 @@ def test_help_lists_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert info.value.code == 0
     listed = capsys.readouterr().out
-    modules = [m.name for m in pkgutil.iter_modules(commands.__path__)]
+    modules = [m.name for m in pkgutil.iter_modules(commands.__path__) if m.name[0] != "_"]
     assert len(modules) >= 2
     for module in modules:
         assert module.replace("_", "-") in listed, f"mammo --help does not list {module}"
+
+
+def _mias_mirror(tmp_path: Path, mirror: Path, archive_bytes: bytes | None = None) -> Path:
+    """A mirror whose MIAS archive is the real one, or `archive_bytes` when given."""
+    fake = tmp_path / "mias-mirror"
+    (fake / "mias").mkdir(parents=True, exist_ok=True)
+    target = fake / "mias" / "all-mias.tar.gz"
+    target.unlink(missing_ok=True)
+    if archive_bytes is None:
+        shutil.copyfile(mirror / "mias" / "all-mias.tar.gz", target)
+    else:
+        target.write_bytes(archive_bytes)
+    return fake
+
+
+def test_mias_home_heals_from_refused_archives_and_changed_members(
+    tmp_path: Path, mirror: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14.3: a refused archive is deleted and a fixed mirror heals the data home; a
+    changed byte in an extracted member is caught (its mtime changed) and re-extracted."""
+    real = (mirror / "mias" / "all-mias.tar.gz").read_bytes()
+    home_archive = isolated_home / "mias" / "all-mias.tar.gz"
+    # 1. an unsafe archive in the mirror: refused, deleted from the data home
+    unsafe = _tar_with(tmp_path / "unsafe.tar.gz", {"../evil.txt": b"x"})
+    monkeypatch.setenv(
+        "MAMMO_DATA_MIRROR", str(_mias_mirror(tmp_path, mirror, unsafe.read_bytes()))
+    )
+    with pytest.raises(registry.UnsafeArchiveError, match="evil.txt"):
+        fetch("mias")
+    assert not home_archive.exists()
+    # 2. a truncated archive: refused as unreadable, deleted
+    monkeypatch.setenv("MAMMO_DATA_MIRROR", str(_mias_mirror(tmp_path, mirror, real[:200_000])))
+    with pytest.raises(HashMismatchError, match="not a readable tar archive"):
+        fetch("mias")
+    assert not home_archive.exists()
+    # 3. a truncated copy already in the data home, the mirror fixed: fetch heals
+    monkeypatch.setenv("MAMMO_DATA_MIRROR", str(_mias_mirror(tmp_path, mirror)))
+    home_archive.write_bytes(real[:200_000])
+    folder = fetch("mias")
+    assert home_archive.stat().st_size == len(real)
+    members = DATASETS["mias"].archive_members
+    assert members is not None
+    # 4. one changed byte in an extracted member is found and repaired
+    pgm = folder / "mdb005.pgm"
+    data = bytearray(pgm.read_bytes())
+    data[-1] ^= 0xFF
+    pgm.write_bytes(bytes(data))
+    assert sha256_of(pgm) != members["mdb005.pgm"]
+    assert fetch("mias") == folder
+    assert sha256_of(pgm) == members["mdb005.pgm"]
+
+
+def test_concurrent_fetch_mias_in_two_processes(tmp_path: Path, mirror: Path) -> None:
+    """Issue 14.6: two real `mammo fetch mias` processes on one fresh data home both succeed."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, MAMMO_DATA_HOME=str(tmp_path / "fresh"), MAMMO_DATA_MIRROR=str(mirror))
+    command = [sys.executable, "-m", "mammo_lib.cli", "fetch", "mias"]
+    procs = [
+        subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    for proc, (out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err
+        assert out.startswith("mias: ")
+    folder = tmp_path / "fresh" / "mias" / "all-mias"
+    members = DATASETS["mias"].archive_members
+    assert members is not None
+    assert sorted(p.name for p in folder.iterdir() if p.name != ".verified") == sorted(members)
+    assert sha256_of(folder / "mdb100.pgm") == members["mdb100.pgm"]

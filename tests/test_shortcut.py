@@ -236,6 +236,7 @@ def _write_dataset(folder: Path, tiles: np.ndarray, ids: np.ndarray, source: str
                    abnormal: int = 0) -> Path:  # fmt: skip
     """A dataset folder like the builder's: normal tiles split train/test by patient, plus
     `abnormal` bright lesion-like tiles of the first patients."""
+    from mammo_lib.dataset.folder import write_shard_manifest
     from mammo_lib.dataset.tfrecord import write_shard
 
     def record(image: np.ndarray, pid: str, label: int, k: int) -> dict:
@@ -254,6 +255,7 @@ def _write_dataset(folder: Path, tiles: np.ndarray, ids: np.ndarray, source: str
         by_split["train"].append(record(lesion, patients[k], 2, k))
     for split, records in by_split.items():
         write_shard(folder / f"{split}-00000.tfrecord", records)
+    write_shard_manifest(folder)
     return folder
 
 
@@ -283,6 +285,7 @@ def test_pipeline_test_on_dataset_folders(two_datasets) -> None:
 
 def test_pipeline_test_bad_datasets(two_datasets, tmp_path) -> None:
     a, b, _, _ = two_datasets
+    from mammo_lib.dataset.folder import write_shard_manifest
     from mammo_lib.dataset.tfrecord import write_shard
 
     lesions_only = tmp_path / "lesions-only"
@@ -292,6 +295,7 @@ def test_pipeline_test_bad_datasets(two_datasets, tmp_path) -> None:
              "patient_id": f"P{i}", "abnormality_id": f"P{i}:1", "source": "cbis-ddsm",
              "crop_index": 0, "scan_id": f"P{i}_CC"} for i in range(3)
         ])  # fmt: skip
+    write_shard_manifest(lesions_only)
     with pytest.raises(ValueError, match=re.escape(f"{lesions_only}: no normal tiles")):
         pipeline_test(a, lesions_only, ["train", "test"])
     with pytest.raises(FileNotFoundError, match=re.escape(f"{tmp_path / 'missing'}: no such")):

@@ -15,6 +15,7 @@ import pytest
 import tensorflow as tf
 
 from mammo_lib.cli import main
+from mammo_lib.dataset.folder import write_shard_manifest
 from mammo_lib.dataset.tfrecord import CorruptShardError, write_shard
 from mammo_lib.models.inception_v4 import MIN_INPUT_SIZE
 from mammo_lib.train import TrainConfig, TrainingDivergedError, ensure_trained, load_model, train
@@ -58,6 +59,7 @@ def write_tiny_dataset(folder: Path, seed: int = 0) -> Path:
         half = n // 2
         write_shard(folder / f"{split}-00000.tfrecord", records[:half])
         write_shard(folder / f"{split}-00001.tfrecord", records[half:])
+    write_shard_manifest(folder)
     return folder
 
 

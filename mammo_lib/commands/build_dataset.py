@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+
+from mammo_lib.commands._types import bounded_float, bounded_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,7 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--recipe", required=True, choices=sorted(RECIPES), help="dataset recipe")
     parser.add_argument("--seed", type=int, default=0, help="global seed (default 0)")
     source = parser.add_argument_group("inputs")
-    source.add_argument("--synthetic-cases", type=int, help="use a synthetic tree of N CBIS scans")
+    source.add_argument(
+        "--synthetic-cases", type=bounded_int(1), help="use a synthetic tree of N CBIS scans"
+    )
     source.add_argument(
         "--scan-size",
         choices=("full", "small"),
@@ -38,17 +43,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         help="folder with the four case CSVs (default: fetched by the registry)",
     )
+    source.add_argument(
+        "--cbis-spacing-mm",
+        type=bounded_float(0.0, 1.0, low_open=True),
+        help="pixel spacing of the --cbis-root scans in mm (recorded in the manifest; "
+        "CBIS-DDSM's DICOMs state none)",
+    )
     source.add_argument("--ddsm-root", type=Path, help="DDSM folder holding cases/normals")
     source.add_argument(
         "--mias", type=Path, default=None, help="MIAS folder (default: fetched by the registry)"
     )
     source.add_argument("--no-mias", action="store_true", help="leave out the MIAS split")
-    source.add_argument("--mias-images", type=int, help="use only the first N MIAS images")
+    source.add_argument(
+        "--mias-images",
+        type=bounded_int(1, 322),
+        help="use only the first N MIAS images (1..322; default all)",
+    )
     geometry = parser.add_argument_group("recipe overrides")
-    geometry.add_argument("--tile-size", type=int, help="stored tile side (default 299)")
-    geometry.add_argument("--crop-size", type=int, help="crop side in scan pixels (default 598)")
-    geometry.add_argument("--normal-fraction", type=float, help="share of normal tiles (0.83)")
-    geometry.add_argument("--max-normal-tiles-per-scan", type=int, help="cap per normal scan")
+    geometry.add_argument("--tile-size", type=bounded_int(8), help="stored tile side (default 299)")
+    geometry.add_argument(
+        "--crop-size", type=bounded_int(8), help="crop side in scan pixels (default 598)"
+    )
+    geometry.add_argument(
+        "--normal-fraction",
+        type=bounded_float(0.0, 1.0, low_open=True, high_open=True),
+        help="share of normal tiles, in (0, 1) (0.83)",
+    )
+    geometry.add_argument(
+        "--max-normal-tiles-per-scan", type=bounded_int(0), help="cap per normal scan"
+    )
     parser.add_argument(
         "--scheduler",
         default=None,
@@ -78,7 +101,11 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.synthetic_cases is not None:
         if args.cbis_root or args.ddsm_root:
-            print("give either --synthetic-cases or --cbis-root/--ddsm-root, not both")
+            print(
+                "mammo build-dataset: give either --synthetic-cases or --cbis-root/--ddsm-root, "
+                "not both",
+                file=sys.stderr,
+            )
             return 2
         folder = ensure_dataset(
             args.recipe,
@@ -93,13 +120,21 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         if args.cbis_root is None and args.ddsm_root is None and args.no_mias:
-            print("no inputs: give --synthetic-cases, --cbis-root, --ddsm-root or MIAS")
+            print(
+                "mammo build-dataset: no inputs: give --synthetic-cases, --cbis-root, "
+                "--ddsm-root or MIAS",
+                file=sys.stderr,
+            )
             return 2
+        for option, folder in (("--cbis-root", args.cbis_root), ("--ddsm-root", args.ddsm_root)):
+            if folder is not None and not folder.is_dir():
+                print(f"mammo build-dataset: {option} {folder}: no such folder", file=sys.stderr)
+                return 2
         from mammo_lib.sources.registry import fetch
 
         mias = None if args.no_mias else (args.mias or fetch("mias"))
         refnums = None
-        if mias is not None and args.mias_images:
+        if mias is not None and args.mias_images is not None:
             refnums = tuple(f"mdb{i:03d}" for i in range(1, args.mias_images + 1))
         inputs = DatasetInputs(
             cbis_root=args.cbis_root,
@@ -107,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
             ddsm_root=args.ddsm_root,
             mias_folder=mias,
             mias_refnums=refnums,
+            cbis_spacing_mm=args.cbis_spacing_mm,
         )
         recipe = get_recipe(
             args.recipe,

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from mammo_lib.commands._types import bounded_int, probability
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``evaluate`` subcommand."""
@@ -44,23 +46,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="metrics to report (default: from the number of probability columns)",
     )
-    parser.add_argument("--threshold", type=float, default=0.5, help="decision threshold")
-    parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates")
+    parser.add_argument(
+        "--threshold", type=probability, default=0.5, help="decision threshold in [0, 1]"
+    )
+    parser.add_argument(
+        "--n-boot", type=bounded_int(1), default=1000, help="bootstrap replicates (at least 1)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--method", choices=("convnet", "statistics"), default="convnet", help="for --mias-cv"
     )
-    parser.add_argument("--epochs", type=int, default=20, help="ConvNet epochs for --mias-cv")
-    parser.add_argument("--folds", type=int, default=5, help="CV folds (--mias-cv, --shortcut)")
+    parser.add_argument(
+        "--epochs", type=bounded_int(1), default=20, help="ConvNet epochs for --mias-cv"
+    )
+    parser.add_argument(
+        "--folds", type=bounded_int(2), default=5, help="CV folds (--mias-cv, --shortcut)"
+    )
     parser.add_argument("--out", type=Path, help="folder for CSV outputs")
     parser.set_defaults(func=run)
 
 
-def _score(pred: pd.DataFrame, args: argparse.Namespace) -> pd.DataFrame:
+def _score(pred: pd.DataFrame, args: argparse.Namespace, where: object) -> pd.DataFrame:
+    from mammo_lib.evaluate.predict import check_predictions
     from mammo_lib.evaluate.results import binary_row, multiclass_row
 
     n_proba = sum(1 for c in pred.columns if c[:1] == "p" and c[1:].isdigit())
     task = args.task or ("multiclass" if n_proba == 5 else "binary")
+    check_predictions(pred, where, task)
     if task == "multiclass":
         row = multiclass_row(pred, n_boot=args.n_boot, seed=args.seed)
     else:
@@ -75,66 +87,67 @@ def _print(title: str, table: pd.DataFrame) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run one evaluation mode; return the exit code."""
+    if args.dataset is not None and not args.mias_cv:
+        from mammo_lib.dataset.folder import open_dataset
+
+        open_dataset(args.dataset)  # checked against its manifest before TensorFlow loads
     from mammo_lib.evaluate.predict import read_predictions, write_predictions
 
-    try:
-        if args.predictions is not None:
-            if not args.predictions.is_file():
-                print(f"mammo evaluate: {args.predictions}: no such file", file=sys.stderr)
-                return 2
-            _print(str(args.predictions), _score(read_predictions(args.predictions), args))
-            return 0
-        if args.run is not None:
-            if args.dataset is None:
-                print("mammo evaluate: --run needs --dataset", file=sys.stderr)
-                return 2
-            from mammo_lib.evaluate.predict import predict_tiles, scan_predictions
-            from mammo_lib.evaluate.results import evaluation_dir
-
-            for split in args.split or ["test"]:
-                pred = predict_tiles(args.run / "best.keras", args.dataset, split)
-                out = (args.out or evaluation_dir(args.run)) / f"{split}.csv"
-                write_predictions(pred, out)
-                scans = scan_predictions(pred)
-                write_predictions(scans, out.with_name(f"{split}-scans.csv"))
-                print(f"wrote {out} ({len(pred)} tiles) and {split}-scans.csv ({len(scans)} scans)")
-                _print(f"{args.run.name} on {split}", _score(pred, args))
-            return 0
-        if args.mias_cv:
-            import dataclasses
-
-            from mammo_lib.dataset.mias_tiles import ensure_mias_tiles
-            from mammo_lib.evaluate.mias_cv import cross_validate_mias
-            from mammo_lib.train.mias_detector import MiasRecipe
-
-            default = MiasRecipe()
-            tiles = dataclasses.replace(default.tiles, seed=args.seed)
-            recipe = dataclasses.replace(default, tiles=tiles, epochs=args.epochs, seed=args.seed)
-            data = ensure_mias_tiles(recipe.tiles)
-            pred = cross_validate_mias(
-                data, args.method, n_splits=args.folds, seed=args.seed, recipe=recipe
-            )
-            if args.out is not None:
-                out = write_predictions(pred, args.out / f"mias-cv-{args.method}.csv")
-                print(f"wrote {out} ({len(pred)} tiles)")
-            _print(f"MIAS patient-level CV ({args.method})", _score(pred, args))
-            return 0
-        if args.dataset is None:
-            print("mammo evaluate: --shortcut needs --dataset", file=sys.stderr)
+    if args.predictions is not None:
+        if not args.predictions.is_file():
+            print(f"mammo evaluate: {args.predictions}: no such file", file=sys.stderr)
             return 2
-        from mammo_lib.evaluate.results import dataset_shortcut_test
+        table = read_predictions(args.predictions)
+        _print(str(args.predictions), _score(table, args, args.predictions))
+        return 0
+    if args.run is not None:
+        if args.dataset is None:
+            print("mammo evaluate: --run needs --dataset", file=sys.stderr)
+            return 2
+        from mammo_lib.evaluate.predict import predict_tiles, scan_predictions
+        from mammo_lib.evaluate.results import evaluation_dir
 
-        splits = args.split or ["train", "val", "test"]
-        result, meta = dataset_shortcut_test(
-            args.dataset, splits, n_splits=args.folds, seed=args.seed, n_boot=args.n_boot
+        for split in args.split or ["test"]:
+            pred = predict_tiles(args.run / "best.keras", args.dataset, split)
+            out = (args.out or evaluation_dir(args.run)) / f"{split}.csv"
+            write_predictions(pred, out)
+            scans = scan_predictions(pred)
+            write_predictions(scans, out.with_name(f"{split}-scans.csv"))
+            print(f"wrote {out} ({len(pred)} tiles) and {split}-scans.csv ({len(scans)} scans)")
+            _print(f"{args.run.name} on {split}", _score(pred, args, out))
+        return 0
+    if args.mias_cv:
+        import dataclasses
+
+        from mammo_lib.dataset.mias_tiles import ensure_mias_tiles
+        from mammo_lib.evaluate.mias_cv import cross_validate_mias
+        from mammo_lib.train.mias_detector import MiasRecipe
+
+        default = MiasRecipe()
+        tiles = dataclasses.replace(default.tiles, seed=args.seed)
+        recipe = dataclasses.replace(default, tiles=tiles, epochs=args.epochs, seed=args.seed)
+        data = ensure_mias_tiles(recipe.tiles)
+        pred = cross_validate_mias(
+            data, args.method, n_splits=args.folds, seed=args.seed, recipe=recipe
         )
         if args.out is not None:
-            out = write_predictions(meta, args.out / "shortcut.csv")
-            print(f"wrote {out} ({len(meta)} tiles)")
-        print(f"shortcut test AUC ({result.classifier}, {result.n_splits} folds): {result.auc}")
-        print("most separating statistics:")
-        print(result.feature_auc.head(5).to_string(float_format=lambda v: f"{v:.3f}"))
+            out = write_predictions(pred, args.out / f"mias-cv-{args.method}.csv")
+            print(f"wrote {out} ({len(pred)} tiles)")
+        _print(f"MIAS patient-level CV ({args.method})", _score(pred, args, "MIAS CV"))
         return 0
-    except (FileNotFoundError, ValueError) as error:
-        print(f"mammo evaluate: {error}", file=sys.stderr)
-        return 1
+    if args.dataset is None:
+        print("mammo evaluate: --shortcut needs --dataset", file=sys.stderr)
+        return 2
+    from mammo_lib.evaluate.results import dataset_shortcut_test
+
+    splits = args.split or ["train", "val", "test"]
+    result, meta = dataset_shortcut_test(
+        args.dataset, splits, n_splits=args.folds, seed=args.seed, n_boot=args.n_boot
+    )
+    if args.out is not None:
+        out = write_predictions(meta, args.out / "shortcut.csv")
+        print(f"wrote {out} ({len(meta)} tiles)")
+    print(f"shortcut test AUC ({result.classifier}, {result.n_splits} folds): {result.auc}")
+    print("most separating statistics:")
+    print(result.feature_auc.head(5).to_string(float_format=lambda v: f"{v:.3f}"))
+    return 0

@@ -9,6 +9,7 @@ from mammo_lib.sources.registry import (
     DATASETS,
     DataUnavailableError,
     HashMismatchError,
+    UnsafeArchiveError,
     fetch,
 )
 
@@ -29,18 +30,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """List or fetch data sets; return 1 when any could not be had."""
-    if args.list or not args.names:
+    if not args.list and not args.names:
+        print(
+            f"mammo fetch: give data set names or 'all' (known: {', '.join(DATASETS)}); "
+            "--list describes them",
+            file=sys.stderr,
+        )
+        return 2
+    if args.list:
         for dataset in DATASETS.values():
             print(f"{dataset.name}\n  {dataset.title}\n  licence: {dataset.licence}")
             print(f"  citation: {dataset.citation}")
             for remote in dataset.files:
                 print(f"  file: {remote.name} <{remote.url}>")
-        return 0 if args.list else 2
+        return 0
     names = list(DATASETS) if args.names == ["all"] else args.names
     unknown = [n for n in names if n not in DATASETS]
     if unknown:
         print(
-            f"unknown data set(s): {', '.join(unknown)}; known: {', '.join(DATASETS)}",
+            f"mammo fetch: unknown data set(s): {', '.join(unknown)}; known: {', '.join(DATASETS)}",
             file=sys.stderr,
         )
         return 2
@@ -48,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         try:
             print(f"{name}: {fetch(name)}")
-        except (DataUnavailableError, HashMismatchError) as err:
-            print(f"{name}: {err}", file=sys.stderr)
+        except (DataUnavailableError, HashMismatchError, UnsafeArchiveError, OSError) as err:
+            print(f"mammo fetch: {name}: {' '.join(str(err).split())}", file=sys.stderr)
             failed += 1
     return 1 if failed else 0

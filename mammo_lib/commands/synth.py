@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from mammo_lib.commands._types import bounded_float, bounded_int
 from mammo_lib.sources.synthetic import DEFAULT_DIFFICULTY, generate
 
 
@@ -21,7 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--cases", type=int, required=True, help="number of CBIS full scans")
+    parser.add_argument(
+        "--cases", type=bounded_int(1), required=True, help="number of CBIS full scans"
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument(
         "--size",
@@ -31,19 +34,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--difficulty",
-        type=float,
+        type=bounded_float(0.0, 1.0),
         default=DEFAULT_DIFFICULTY,
         help=f"lesion difficulty 0..1 (default {DEFAULT_DIFFICULTY})",
     )
     parser.add_argument(
         "--normals",
-        type=int,
+        type=bounded_int(1),
         default=None,
         help="number of DDSM normal cases (default: cases/4, at least 1)",
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=bounded_int(1),
         default=1,
         help="processes rendering in parallel (files do not depend on it)",
     )
@@ -53,6 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Generate the tree and print a one-line summary; return 0 (2 on bad arguments)."""
+    if args.out.exists() and not args.out.is_dir():
+        print(f"mammo synth: --out {args.out}: exists and is not a folder", file=sys.stderr)
+        return 2
     try:
         tree = generate(
             args.out,

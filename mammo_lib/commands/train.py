@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from mammo_lib.commands._types import bounded_float, bounded_int, run_name
+
 
 def _key_value(text: str) -> tuple[str, Any]:
     if "=" not in text:
@@ -35,11 +37,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--recipe", help="dataset recipe to build (or reuse) first on a synthetic scan tree"
     )
     parser.add_argument(
-        "--synthetic-cases", type=int, default=24, help="with --recipe: synthetic CBIS scans"
+        "--synthetic-cases",
+        type=bounded_int(1),
+        default=24,
+        help="with --recipe: synthetic CBIS scans",
     )
     parser.add_argument("--scan-size", choices=("small", "full"), default="small")
     parser.add_argument(
-        "--val-fraction", type=float, default=0.2, help="with --recipe: validation patients"
+        "--val-fraction",
+        type=bounded_float(0.0, 1.0, low_open=True, high_open=True),
+        default=0.2,
+        help="with --recipe: validation patients, in (0, 1)",
     )
     parser.add_argument("--model", default="vgg_lite", help="registered model name")
     parser.add_argument(
@@ -48,13 +56,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="binary",
         help="normal/abnormal (2 classes) or the study's 5 classes",
     )
-    parser.add_argument("--image-size", type=int, default=299, help="tile side in pixels")
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--pos-weight", type=float, default=6.0, help="W for abnormal examples")
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument(
+        "--image-size", type=bounded_int(8), default=299, help="tile side in pixels"
+    )
+    parser.add_argument("--epochs", type=bounded_int(1), default=30)
+    parser.add_argument("--batch-size", type=bounded_int(1), default=32)
+    parser.add_argument(
+        "--pos-weight",
+        type=bounded_float(0.0, low_open=True),
+        default=6.0,
+        help="W for abnormal examples",
+    )
+    parser.add_argument(
+        "--learning-rate", type=bounded_float(0.0, 1.0, low_open=True), default=1e-3
+    )
     parser.add_argument("--scaling", choices=("raw", "unit", "centred"), default="unit")
-    parser.add_argument("--contrast", type=float, default=None, help="contrast factor")
+    parser.add_argument(
+        "--contrast", type=bounded_float(0.0, low_open=True), default=None, help="contrast factor"
+    )
     parser.add_argument(
         "--augment",
         choices=("dihedral", "flips", "none"),
@@ -92,13 +111,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="model builder option, e.g. width=0.5 or repeats=[1,1,1] (repeatable)",
     )
-    parser.add_argument("--name", help="run folder name (default: model-confighash)")
-    parser.add_argument("--log-every", type=int, default=50, help="TensorBoard every N steps")
+    parser.add_argument(
+        "--name", type=run_name, help="run folder name under runs/ (default: model-confighash)"
+    )
+    parser.add_argument(
+        "--log-every", type=bounded_int(1), default=50, help="TensorBoard every N steps"
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Train (or resume, or reuse) a run; print its folder and last epoch's metrics."""
+    if args.dataset is not None:
+        from mammo_lib.dataset.folder import open_dataset
+
+        open_dataset(args.dataset)  # checked against its manifest before TensorFlow loads
     from mammo_lib.dataset.tfrecord import CorruptShardError
     from mammo_lib.train import TrainConfig, TrainingDivergedError, train
 

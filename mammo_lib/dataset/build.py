@@ -10,7 +10,11 @@ The build is a pure function of the recipe, the input files and the seed:
 3. :func:`build_dataset` gathers the cached results in task order, checks that no patient,
    scan or ROI is in two splits, balances normal and abnormal tiles, and writes the shards,
    ``records.csv`` (one row per tile) and ``manifest.json`` (counts, skips, recipe, inputs
-   hash, seed) -- the manifest last, so a folder with a manifest is a finished build.
+   hash, seed, every shard's size and SHA256, the tiles' pixel spacing) -- the manifest last,
+   so a folder with a manifest is a finished build. Read a finished folder with
+   :func:`mammo_lib.dataset.folder.open_dataset`, which checks the shards against the manifest.
+
+Shard-writing folders ``.partial-<pid>`` left by a killed build are removed by the next one.
 
 The output folder is ``work_dir()/datasets/<recipe>-<key>``; a finished build with the same
 recipe, inputs and seed is reused. The bytes written do not depend on the scheduler.
@@ -36,6 +40,13 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from mammo_lib.config import work_dir
+from mammo_lib.dataset.folder import (
+    MANIFEST,
+    RECORDS,
+    DatasetFolderError,
+    describe_shards,
+    open_dataset,
+)
 from mammo_lib.dataset.labels import CLASS_NAMES, cbis_label, mias_label
 from mammo_lib.dataset.recipes import Recipe, get_recipe
 from mammo_lib.dataset.splits import (
@@ -55,9 +66,8 @@ from mammo_lib.dataset.tasks import (
 )
 from mammo_lib.io import write_text
 
-MANIFEST = "manifest.json"
-RECORDS = "records.csv"
-FORMAT_VERSION = 1
+#: 2: ``shard_files`` (size and SHA256 of every shard) and ``tile_pixel_spacing_mm``.
+FORMAT_VERSION = 2
 
 _RECORD_FIELDS = (
     "label",
@@ -87,6 +97,9 @@ class DatasetInputs:
         Folder with ``Info.txt`` and ``mdb*.pgm``.
     mias_refnums
         Use only these MIAS images (None: all).
+    cbis_spacing_mm
+        Pixel spacing of the CBIS-DDSM scans in mm (their DICOMs state none; None: unknown),
+        recorded in the manifest as the tiles' spacing.
     """
 
     cbis_root: Path | None = None
@@ -94,11 +107,16 @@ class DatasetInputs:
     ddsm_root: Path | None = None
     mias_folder: Path | None = None
     mias_refnums: tuple[str, ...] | None = None
+    cbis_spacing_mm: float | None = None
 
     def describe(self) -> dict[str, Any]:
         """The inputs as JSON-ready data."""
         return {
-            k: (list(v) if isinstance(v, tuple) else (str(v) if v is not None else None))
+            k: (
+                list(v)
+                if isinstance(v, tuple)
+                else (v if isinstance(v, float) or v is None else str(v))
+            )
             for k, v in dataclasses.asdict(self).items()
         }
 
@@ -252,6 +270,10 @@ def plan_mias(inputs: DatasetInputs, recipe: Recipe, seed: int) -> Plan:
         for line in data.report.skipped
     ]
     skipped += [_skip(data.path(r), "mias-image-missing") for r in data.report.missing_images]
+    skipped += [
+        _skip(data.path(r), "mias-image-not-in-info", f"no line in {data.report.path.name}")
+        for r in data.report.extra_images
+    ]
     refnums = [r for r in data.images.index if r not in set(data.report.missing_images)]
     if inputs.mias_refnums is not None:
         wanted = set(inputs.mias_refnums)
@@ -443,25 +465,80 @@ def _counts(index: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+def tile_spacing(the_plan: Plan, recipe: Recipe, inputs: DatasetInputs) -> dict[str, float | None]:
+    """Pixel spacing in mm of the stored tiles of each source in the plan (None: unknown).
+
+    A tile is ``crop_size`` scan pixels resized to ``tile_size``; MIAS crops are cut from the
+    scan scaled by ``mias_scale`` (200 micron pixels); DDSM states its pitch in each ``.ics``.
+    """
+    from mammo_lib.sources.mias import PIXEL_SIZE_MM
+
+    kinds = {t.kind for t in the_plan.tasks}
+    out: dict[str, float | None] = {}
+    zoom = recipe.crop_size / recipe.tile_size
+    if "cbis" in kinds:
+        mm = inputs.cbis_spacing_mm
+        out["cbis-ddsm"] = None if mm is None else round(float(mm) * zoom, 6)
+        if recipe.normals == "cbis-background":
+            out["cbis-background"] = out["cbis-ddsm"]
+    if "ddsm" in kinds:
+        pitches = [t.extra["view_info"][3] for t in the_plan.tasks if t.kind == "ddsm"]
+        out["ddsm"] = round(float(np.median(pitches)) / 1000.0 * zoom, 6) if pitches else None
+    if "mias" in kinds:
+        mm = PIXEL_SIZE_MM / recipe.mias_scale * recipe.mias_crop / recipe.tile_size
+        out["mias"] = round(mm, 6)
+    return out
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
+    """Write via :func:`mammo_lib.io.write_text` (the permissions a plain open gives)."""
     write_text(path, text)
 
 
-def dataset_dir(recipe: Recipe, plan_: Plan, seed: int, root: Path | None = None) -> Path:
+def _remove_dead_partials(folder: Path) -> None:
+    """Delete ``.partial-<pid>`` folders whose process no longer runs (killed builds)."""
+    for leftover in folder.glob(".partial-*"):
+        try:
+            pid = int(leftover.name.rsplit("-", 1)[1])
+        except ValueError:
+            continue
+        if pid == os.getpid() or not _alive(pid):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def dataset_dir(
+    recipe: Recipe,
+    plan_: Plan,
+    seed: int,
+    root: Path | None = None,
+    cbis_spacing_mm: float | None = None,
+) -> Path:
     """``<root>/<recipe>-<key>``, the key a hash of recipe, inputs, seed and task version."""
     text = f"{recipe.key()}|{plan_.inputs_hash()}|{int(seed)}|{TASK_VERSION}"
+    if cbis_spacing_mm is not None:
+        text += f"|cbis_spacing_mm={float(cbis_spacing_mm)!r}"
     key = hashlib.sha256(text.encode()).hexdigest()[:12]
     root = Path(root) if root is not None else work_dir() / "datasets"
     return root / f"{recipe.name}-{key}"
 
 
 def is_complete(folder: Path) -> bool:
-    """Whether a build folder holds a manifest and every shard it lists."""
-    manifest = folder / MANIFEST
-    if not manifest.is_file():
+    """Whether a build folder holds a manifest listing exactly the shards present."""
+    try:
+        open_dataset(folder)
+    except DatasetFolderError:
         return False
-    data = json.loads(manifest.read_text())
-    return all((folder / s).is_file() for split in data["splits"].values() for s in split["shards"])
+    return True
 
 
 def build_dataset(
@@ -507,7 +584,9 @@ def build_dataset(
     recipe = get_recipe(recipe)
     the_plan = plan(recipe, inputs, seed)
     check_leakage(the_plan.scans())
-    folder = dataset_dir(recipe, the_plan, seed, Path(out_root) if out_root else None)
+    folder = dataset_dir(
+        recipe, the_plan, seed, Path(out_root) if out_root else None, inputs.cbis_spacing_mm
+    )
     if is_complete(folder):
         return folder
     cache = folder / "scans"
@@ -557,8 +636,8 @@ def _assemble(
     # stream the kept tiles into their shards (temporary folder, then rename)
     import tensorflow as tf
 
+    _remove_dead_partials(folder)
     partial_dir = folder / f".partial-{os.getpid()}"  # private to this process
-    shutil.rmtree(partial_dir, ignore_errors=True)
     partial_dir.mkdir()
     writers: dict[str, tf.io.TFRecordWriter] = {}
     try:
@@ -572,6 +651,9 @@ def _assemble(
     finally:
         for writer in writers.values():
             writer.close()
+    for stale in folder.glob("*.tfrecord"):  # shards of an earlier, different attempt
+        if stale.name not in writers:
+            stale.unlink()
     for shard in sorted(writers):
         os.replace(partial_dir / shard, folder / shard)
     partial_dir.rmdir()
@@ -600,6 +682,8 @@ def _assemble(
             k: int(v) for k, v in skip_frame["reason"].value_counts().sort_index().items()
         },
         "skipped": skipped,
+        "shard_files": describe_shards(folder, writers),
+        "tile_pixel_spacing_mm": tile_spacing(the_plan, recipe, inputs),
         "schema": "mammo_lib.dataset.tfrecord (image PNG uint8, label, label_binary, patient_id, "
         "abnormality_id, source, crop_index, scan_id)",
     }
@@ -610,23 +694,24 @@ def _assemble(
 
 
 def load_manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a build's ``manifest.json``."""
-    return json.loads((Path(folder) / MANIFEST).read_text())
+    """Read a finished build's ``manifest.json`` (checked by :func:`open_dataset`)."""
+    return open_dataset(folder).manifest
 
 
 def load_records(folder: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a build's ``records.csv`` (one row per tile, ids as strings)."""
-    return pd.read_csv(Path(folder) / RECORDS, dtype={"abnormality_id": str}, keep_default_na=False)
+    """Read a finished build's ``records.csv`` (one row per tile, ids as strings)."""
+    return open_dataset(folder).records()
 
 
 def shard_files(folder: str | os.PathLike[str], split: str) -> list[Path]:
-    """The shards of one split, sorted."""
-    return sorted(Path(folder).glob(f"{split}-*.tfrecord"))
+    """The shards of one split as the manifest lists them, sorted (``[]`` for a split the
+    build has none of)."""
+    return open_dataset(folder).shards(split, missing_ok=True)
 
 
 def iter_skips(folder: str | os.PathLike[str]) -> Iterable[dict[str, str]]:
     """The skipped inputs recorded in a build's manifest."""
-    return iter(load_manifest(folder)["skipped"])
+    return iter(open_dataset(folder).skipped())
 
 
 def ensure_dataset(
@@ -685,6 +770,8 @@ def ensure_dataset(
 
     if scan_size not in ("full", "small"):
         raise ValueError(f"scan_size must be 'full' or 'small', not {scan_size!r}")
+    if mias_images is not None and not 1 <= int(mias_images) <= 322:
+        raise ValueError(f"mias_images must lie in 1..322 (None: all), not {mias_images}")
     crop = crop_size or (598 if scan_size == "full" else 299)
     base = get_recipe(recipe)
     chosen = get_recipe(

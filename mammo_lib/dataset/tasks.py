@@ -2,16 +2,21 @@
 
 A :class:`ScanTask` holds everything a worker needs (paths, ROIs, labels, split), so a task
 runs the same in this process, in a thread or on a ``dask.distributed`` worker. Its result,
-a list of tile records (PNG bytes and ids) and a list of skips, is pickled to
-``<cache_dir>/<task.key>.pkl`` through a temporary name, so an interrupted build resumes
+a list of tile records (PNG bytes and ids) and a list of skips, is written to
+``<cache_dir>/<task.key>-<hash>.npz`` through a temporary name, so an interrupted build resumes
 from the scans already done. Randomness comes from ``scan_rng(seed, task.key)`` only.
+
+The cache holds data only: the ids and skips as JSON text and the PNG bytes as one ``uint8``
+array, read with ``allow_pickle=False``, so a planted file cannot run code. An entry that
+cannot be read, or belongs to another key or task version, counts as missing and is redone.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-import pickle
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +36,12 @@ from mammo_lib.io import atomic_open
 #: Bump when the task output or the extraction code changes (it is part of the dataset key).
 #: 2: tiles PNG-encoded at zlib level 1 through imagecodecs.
 #: 3: the study's method 2 for large ROIs, shrunk-scan normals, white-to-black, MIAS rule.
-TASK_VERSION = 3
+#: 4: results cached as JSON + npz (no pickle); MIAS scans not 1024 x 1024 skipped.
+TASK_VERSION = 4
+
+
+class CacheEntryError(ValueError):
+    """A cached task result cannot be read (truncated, foreign or of another version)."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +96,7 @@ class ScanTask:
         """File name of the cached result (the key, made filesystem-safe, plus a hash)."""
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.key)
         digest = hashlib.sha256(self.key.encode("utf-8")).hexdigest()[:8]
-        return f"{safe}-{digest}.pkl"
+        return f"{safe}-{digest}.npz"
 
 
 def file_fingerprint(*paths: str | os.PathLike[str] | None) -> str:
@@ -283,10 +293,15 @@ def _run_ddsm(task: ScanTask, recipe: Recipe, rng: np.random.Generator) -> tuple
 
 
 def _run_mias(task: ScanTask, recipe: Recipe, rng: np.random.Generator) -> tuple[list, list]:
+    from mammo_lib.sources.mias import IMAGE_SIZE
+
     try:
         image = read_scan(task.path).image
     except (ImageReadError, OSError, ValueError) as error:
         return [], [_skip(task.path, "unreadable-scan", str(error), task)]
+    if image.shape != (IMAGE_SIZE, IMAGE_SIZE):
+        detail = f"{image.shape[1]}x{image.shape[0]} pixels, mini-MIAS scans are 1024x1024"
+        return [], [_skip(task.path, "wrong-size-scan", detail, task)]
     records: list[dict] = []
     skips: list[dict] = []
     if not task.rois:
@@ -342,26 +357,86 @@ def run_task(task: ScanTask, recipe: Recipe, seed: int, cache_dir: str | os.Path
     """
     path = Path(cache_dir) / task.cache_name()
     if path.exists():
-        result = load_result(path)
-        return {
-            "key": task.key,
-            "records": len(result["records"]),
-            "skips": len(result["skips"]),
-            "cached": True,
-        }
+        try:
+            result = load_result(path, key=task.key)
+        except (CacheEntryError, FileNotFoundError):
+            pass  # unreadable, foreign or just removed: redone below and overwritten
+        else:
+            return {
+                "key": task.key,
+                "records": len(result["records"]),
+                "skips": len(result["skips"]),
+                "cached": True,
+            }
     rng = scan_rng(seed, task.key)
     records, skips = _RUNNERS[task.kind](task, recipe, rng)
-    result = {"version": TASK_VERSION, "key": task.key, "records": records, "skips": skips}
-    _atomic_pickle(path, result)
+    save_result(path, {"key": task.key, "records": records, "skips": skips})
     return {"key": task.key, "records": len(records), "skips": len(skips), "cached": False}
 
 
-def load_result(path: str | os.PathLike[str]) -> dict:
-    """Load a cached task result."""
-    with open(path, "rb") as handle:
-        return pickle.load(handle)
-
-
-def _atomic_pickle(path: Path, obj: Any) -> None:
+def save_result(path: str | os.PathLike[str], result: dict) -> None:
+    """Write a task result (``key``, ``records`` with PNG bytes in ``image``, ``skips``) as
+    an ``.npz`` of plain arrays, through a temporary file and a rename."""
+    path = Path(path)
+    images = [bytes(r["image"]) for r in result["records"]]
+    meta = {
+        "version": TASK_VERSION,
+        "key": result["key"],
+        "records": [{k: v for k, v in r.items() if k != "image"} for r in result["records"]],
+        "skips": result["skips"],
+    }
+    offsets = np.cumsum([0, *map(len, images)], dtype=np.int64)
+    arrays = {
+        "meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), np.uint8),
+        "png": np.frombuffer(b"".join(images), np.uint8),
+        "png_offsets": offsets,
+    }
     with atomic_open(path, "wb") as handle:
-        pickle.dump(obj, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        np.savez(handle, **arrays)
+
+
+def load_result(path: str | os.PathLike[str], key: str | None = None) -> dict:
+    """Load a cached task result written by :func:`save_result` (never unpickles).
+
+    Parameters
+    ----------
+    path
+        The cache file.
+    key
+        The task key the entry must belong to (None: any).
+
+    Raises
+    ------
+    FileNotFoundError
+        When there is no such file.
+    CacheEntryError
+        When the file is not a readable entry of this task version (and key); the message
+        names the file.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(bytes(data["meta"]).decode("utf-8"))
+            png = data["png"].tobytes()
+            offsets = data["png_offsets"].astype(np.int64)
+        records = meta["records"]
+        if meta["version"] != TASK_VERSION or (key is not None and meta["key"] != key):
+            raise CacheEntryError(
+                f"{path}: cache entry of {meta['key']!r}, task version {meta['version']}; "
+                f"expected {key or 'any key'!r}, version {TASK_VERSION}"
+            )
+        if len(offsets) != len(records) + 1 or offsets[-1] != len(png):
+            raise CacheEntryError(f"{path}: cache entry's image offsets do not match its records")
+    except (CacheEntryError, FileNotFoundError):
+        raise  # a missing entry stays FileNotFoundError (another build may have finished)
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as err:
+        raise CacheEntryError(
+            f"{path}: unreadable cache entry ({type(err).__name__}: {err})"
+        ) from None
+    for record, start, end in zip(records, offsets[:-1], offsets[1:], strict=True):
+        record["image"] = png[int(start) : int(end)]
+    return {
+        "key": meta["key"],
+        "version": meta["version"],
+        "records": records,
+        "skips": meta["skips"],
+    }

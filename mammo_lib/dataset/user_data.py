@@ -69,7 +69,17 @@ class ScanData:
             ddsm_root=self.ddsm_root,
             mias_folder=mias_folder,
             mias_refnums=mias_refnums,
+            cbis_spacing_mm=self.cbis_spacing_mm,
         )
+
+    @property
+    def cbis_spacing_mm(self) -> float | None:
+        """Pixel spacing of the CBIS-DDSM scans: the synthetic tree's (it records it), else
+        None (CBIS-DDSM DICOMs state none; ``mammo build-dataset --cbis-spacing-mm`` sets it)."""
+        if self.synthetic_root is None:
+            return None
+        scans = pd.read_csv(self.synthetic_root / "ground_truth_scans.csv", usecols=["pixel_mm"])
+        return float(scans["pixel_mm"].median())
 
 
 def source_label(cbis_root: PathLike | None, ddsm_root: PathLike | None) -> str:

@@ -47,7 +47,7 @@ def load_normal_tiles(
         raise FileNotFoundError(f"{folder}: no such dataset folder")
     images, rows = [], []
     for split in splits:
-        files = shard_files(folder, split)
+        files = shard_files(folder, split)  # checked against the folder's manifest
         if not files:
             raise FileNotFoundError(f"{folder}: no {split}-*.tfrecord shards")
         for record in read_records(files):

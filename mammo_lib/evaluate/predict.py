@@ -115,9 +115,19 @@ def predict_tiles(
     if isinstance(model, str | os.PathLike):
         model = load_model(model)
     files = split_files(dataset_dir, split)
-    table = predict_records(model, read_records(files), batch_size=batch_size)
+    records = read_records(files)
+    first = next(records, None)
+    if first is None:
+        names = ", ".join(f.name for f in files)
+        raise ValueError(f"{dataset_dir}: the {split} shards ({names}) hold no records")
+    table = predict_records(model, _chain(first, records), batch_size=batch_size)
     table.insert(0, "split", split)
     return table
+
+
+def _chain(first: dict, rest: Iterator[dict]) -> Iterator[dict]:
+    yield first
+    yield from rest
 
 
 def write_predictions(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
@@ -130,9 +140,72 @@ def write_predictions(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path
 
 
 def read_predictions(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a predictions CSV written by :func:`write_predictions` (ids kept as strings)."""
+    """Read a predictions CSV written by :func:`write_predictions` (ids kept as strings).
+
+    Raises
+    ------
+    ValueError
+        When the file is empty or not a CSV table; the message names it.
+    """
     text = {c: str for c in ("scan_id", "patient_id", "abnormality_id", "source", "shard")}
-    return pd.read_csv(path, dtype=text, keep_default_na=False, na_values={"probability": [""]})
+    try:
+        return pd.read_csv(path, dtype=text, keep_default_na=False, na_values={"probability": [""]})
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path}: empty file, not a predictions CSV (no header)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: not a readable CSV ({' '.join(str(err).split())})") from None
+
+
+def check_predictions(table: pd.DataFrame, where: object, task: str = "binary") -> None:
+    """Check a predictions table before scoring it.
+
+    Parameters
+    ----------
+    table
+        As read by :func:`read_predictions`.
+    where
+        The file (or description) named in the messages.
+    task
+        ``"binary"`` needs ``patient_id, label_binary, probability``; ``"multiclass"`` needs
+        ``patient_id, label`` and ``p0 .. p4``.
+
+    Raises
+    ------
+    ValueError
+        A missing column, no rows, a label outside its classes, or a probability that is
+        missing or outside [0, 1] (the first such CSV line is named).
+    """
+    proba_cols = sorted(
+        (c for c in table.columns if c[:1] == "p" and c[1:].isdigit()), key=lambda c: int(c[1:])
+    )
+    if task == "multiclass":
+        needed = ["patient_id", "label", *(f"p{j}" for j in range(5))]
+        values, labels, classes = proba_cols, "label", range(5)
+    else:
+        needed = ["patient_id", "label_binary", "probability"]
+        values, labels, classes = ["probability"], "label_binary", (0, 1)
+    missing = [c for c in needed if c not in table.columns]
+    if missing:
+        raise ValueError(f"{where}: lacks column(s) {', '.join(missing)} for {task} scoring")
+    if table.empty:
+        raise ValueError(f"{where}: no rows to score")
+    for col in values:
+        numbers = pd.to_numeric(table[col], errors="coerce")
+        bad = ~numbers.between(0.0, 1.0)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ValueError(
+                f"{where}: line {row + 2}: {col} = {table[col].iloc[row]} is not a "
+                f"probability in [0, 1] ({int(bad.sum())} such rows)"
+            )
+    label_values = pd.to_numeric(table[labels], errors="coerce")
+    bad = ~label_values.isin(list(classes))
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ValueError(
+            f"{where}: line {row + 2}: {labels} = {table[labels].iloc[row]} is not one of "
+            f"{list(classes)}"
+        )
 
 
 def probabilities(table: pd.DataFrame, n_classes: int | None = None) -> np.ndarray:

@@ -16,6 +16,7 @@ woman (even numbers left, odd numbers right, README note 1), so ``patient = (n +
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from dataclasses import dataclass, field
@@ -197,6 +198,22 @@ def _parse_line(text: str) -> tuple[dict[str, object] | None, str, bool]:
     return row, "", False
 
 
+def _decode(path: Path) -> str:
+    """The text of Info.txt: UTF-16 or UTF-8 when a byte-order mark says so, else Latin-1
+    (the original's encoding)."""
+    raw = path.read_bytes()
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    elif raw.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    else:
+        return raw.decode("latin-1")
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: starts with a {encoding} byte-order mark but {err}") from None
+
+
 def read_info(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, InfoReport]:
     """Parse the annotation table of mini-MIAS ``Info.txt``.
 
@@ -218,7 +235,7 @@ def read_info(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, InfoReport]:
         coordinates. Nothing is dropped without an entry here.
     """
     path = Path(path)
-    lines = path.read_text(encoding="latin-1").splitlines()
+    lines = _decode(path).splitlines()
     report = InfoReport(path=path)
     rows: list[dict[str, object]] = []
     for i in _table_line_numbers(lines):

@@ -7,7 +7,13 @@ hash; a file that does not match is refused and never used.
 
 The MIAS archive is the exception that proves the rule: the copies in circulation are repacked, so
 the archive's own hash varies; the hash of every extracted member is checked instead (the list
-ships with the package as ``mias_sha256sums.txt``).
+ships with the package as ``mias_sha256sums.txt``). The verified members' sizes and modification
+times are kept in ``.verified``; a member whose size or mtime changed since is hashed again, and a
+folder that fails is extracted afresh. A refused file (hash mismatch, unsafe or unreadable
+archive) is deleted, so the next fetch takes a fresh copy instead of the refused one.
+
+One data set is fetched by one process at a time: a :class:`filelock.FileLock` on
+``<data home>/<name>/.lock`` serialises concurrent ``mammo fetch`` calls.
 
 Examples
 --------
@@ -19,17 +25,22 @@ Examples
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import json
+import os
 import shutil
 import tarfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path, PurePosixPath
+from zlib import error as zlib_error
 
 import pooch
+from filelock import FileLock
 
 from mammo_lib.config import data_home, data_mirror
-from mammo_lib.io import atomic_path
+from mammo_lib.io import atomic_path, write_text
 
 UCI_BASE = "https://archive.ics.uci.edu/ml/machine-learning-databases"
 TCIA_BASE = "https://wiki.cancerimagingarchive.net/download/attachments/22516629"
@@ -43,6 +54,10 @@ class DataUnavailableError(RuntimeError):
 
 class HashMismatchError(RuntimeError):
     """A file's content does not match the hash the registry knows for it."""
+
+
+class UnsafeArchiveError(ValueError):
+    """An archive holds a link, a device or a member that would land outside its folder."""
 
 
 @dataclass(frozen=True)
@@ -313,62 +328,133 @@ def safe_extract(archive: Path, destination: Path) -> list[Path]:
     and the member; nothing is extracted in that case.
     """
     destination = destination.resolve()
-    with tarfile.open(archive) as tar:
-        members = tar.getmembers()
-        for member in members:
-            target = (destination / member.name).resolve()
-            unsafe = (
-                PurePosixPath(member.name).is_absolute()
-                or ".." in PurePosixPath(member.name).parts
-                or not target.is_relative_to(destination)
-                or not (member.isfile() or member.isdir())
+    try:
+        with tarfile.open(archive) as tar:
+            return _extract_members(tar, archive, destination)
+    except (tarfile.TarError, EOFError, gzip.BadGzipFile, zlib_error) as err:
+        raise HashMismatchError(
+            f"{archive}: not a readable tar archive ({type(err).__name__}: {err}); it was refused"
+        ) from err
+
+
+def _extract_members(tar: tarfile.TarFile, archive: Path, destination: Path) -> list[Path]:
+    members = tar.getmembers()
+    for member in members:
+        target = (destination / member.name).resolve()
+        unsafe = (
+            PurePosixPath(member.name).is_absolute()
+            or ".." in PurePosixPath(member.name).parts
+            or not target.is_relative_to(destination)
+            or not (member.isfile() or member.isdir())
+        )
+        if unsafe:
+            raise UnsafeArchiveError(
+                f"{archive}: member {member.name!r} is a link, a device or escapes the "
+                "target folder; the archive was not extracted"
             )
-            if unsafe:
-                raise ValueError(
-                    f"{archive}: member {member.name!r} is a link, a device or escapes the "
-                    "target folder; the archive was not extracted"
-                )
-        destination.mkdir(parents=True, exist_ok=True)
-        tar.extractall(destination, members=members, filter="data")
+    destination.mkdir(parents=True, exist_ok=True)
+    tar.extractall(destination, members=members, filter="data")
     return [destination / m.name for m in members if m.isfile()]
 
 
+STAMP = ".verified"
+
+
+def _stat_key(path: Path) -> list[int]:
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def _members_ok(dataset: DataSet, out: Path) -> bool:
+    """Whether `out` holds every member with its registry hash.
+
+    A member whose size and mtime match the stamp written when it was last verified is not
+    hashed again; any other is, and the stamp is refreshed when all pass.
+    """
+    members = dataset.archive_members or {}
+    try:
+        stamp = json.loads((out / STAMP).read_text())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(stamp, dict):
+        return False
+    fresh: dict[str, list[int]] = {}
+    for name, expected in members.items():
+        path = out / name
+        if not path.is_file():
+            return False
+        key = _stat_key(path)
+        if stamp.get(name) != key and sha256_of(path) != expected:
+            return False
+        fresh[name] = key
+    if fresh != stamp:
+        _write_stamp(out, fresh)
+    return True
+
+
+def _write_stamp(out: Path, stat_keys: dict[str, list[int]]) -> None:
+    write_text(out / STAMP, json.dumps(stat_keys, sort_keys=True))
+
+
 def _extract_verified(dataset: DataSet, archive: Path, folder: Path) -> Path:
+    """Extract `archive` into ``folder/<stem>`` and verify every member's SHA256.
+
+    Raises
+    ------
+    HashMismatchError, UnsafeArchiveError
+        The archive is refused (the caller deletes it); nothing of it is used.
+    """
     members = dataset.archive_members or {}
     out = folder / archive.name.removesuffix(".tar.gz")
-    stamp = out / ".verified"
-    if stamp.is_file() and stamp.read_text() == archive.name + ":" + sha256_of(archive):
-        return out
-    staging = folder / (out.name + ".extracting")
+    staging = folder / f"{out.name}.extracting-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
-    extracted = safe_extract(archive, staging)
-    found = {p.relative_to(staging).as_posix(): p for p in extracted}
-    # Archives are sometimes packed inside a top-level folder; accept either layout.
-    by_name = {PurePosixPath(k).name: v for k, v in found.items()}
-    problems = []
-    for name, expected in members.items():
-        path = by_name.get(name)
-        if path is None:
-            problems.append(f"{name}: missing")
-        elif sha256_of(path) != expected:
-            problems.append(f"{name}: SHA256 does not match the registry")
-    if problems:
+    try:
+        extracted = safe_extract(archive, staging)
+        found = {p.relative_to(staging).as_posix(): p for p in extracted}
+        # Archives are sometimes packed inside a top-level folder; accept either layout.
+        by_name = {PurePosixPath(k).name: v for k, v in found.items()}
+        problems = []
+        for name, expected in members.items():
+            path = by_name.get(name)
+            if path is None:
+                problems.append(f"{name}: missing")
+            elif sha256_of(path) != expected:
+                problems.append(f"{name}: SHA256 does not match the registry")
+        if problems:
+            shown = "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else "")
+            raise HashMismatchError(
+                f"{archive}: {len(problems)} member(s) failed verification ({shown}); the "
+                "archive was refused and its files were not used"
+            )
+        flat = folder / f"{out.name}.flat-{os.getpid()}"
+        shutil.rmtree(flat, ignore_errors=True)
+        flat.mkdir()
+        for name in members:
+            by_name[name].replace(flat / name)
+        _write_stamp(flat, {name: _stat_key(flat / name) for name in members})
+        shutil.rmtree(out, ignore_errors=True)
+        flat.replace(out)
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
-        shown = "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else "")
-        raise HashMismatchError(
-            f"{archive}: {len(problems)} member(s) failed verification ({shown}); the archive "
-            "was refused and its files were not used"
-        )
-    flat = folder / (out.name + ".flat")
-    shutil.rmtree(flat, ignore_errors=True)
-    flat.mkdir()
-    for name in members:
-        by_name[name].replace(flat / name)
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.rmtree(out, ignore_errors=True)
-    flat.replace(out)
-    stamp.write_text(archive.name + ":" + sha256_of(archive))
     return out
+
+
+def _fetch_archive(dataset: DataSet, folder: Path) -> Path:
+    """Verified members of an archive data set, re-extracting (and re-obtaining) as needed."""
+    out = folder / dataset.files[0].name.removesuffix(".tar.gz")
+    if _members_ok(dataset, out):
+        return out
+    shutil.rmtree(out, ignore_errors=True)  # a changed or partial folder is never used
+    archive = folder / dataset.files[0].name
+    had_copy = archive.is_file()
+    for attempt in (0, 1):
+        archive = _obtain(dataset.files[0], folder)
+        try:
+            return _extract_verified(dataset, archive, folder)
+        except (HashMismatchError, UnsafeArchiveError):
+            archive.unlink(missing_ok=True)  # refused: the next attempt takes a fresh copy
+            if attempt or not had_copy:
+                raise
 
 
 def fetch(name: str) -> Path:
@@ -391,12 +477,17 @@ def fetch(name: str) -> Path:
         When a file is neither downloadable nor in the mirror; the message names the file, its
         URL and the variables ``MAMMO_DATA_MIRROR`` and ``MAMMO_DATA_HOME``.
     HashMismatchError
-        When a file (or an archive member) does not match the registry's hash.
+        When a file (or an archive member) does not match the registry's hash, or an archive
+        cannot be read; the refused file is deleted.
+    UnsafeArchiveError
+        When an archive holds a link, a device or a path outside its folder; it is deleted.
     """
     dataset = get_dataset(name)
     folder = data_home() / dataset.name
     folder.mkdir(parents=True, exist_ok=True)
-    paths = [_obtain(remote, folder) for remote in dataset.files]
-    if dataset.is_archive:
-        return _extract_verified(dataset, paths[0], folder)
+    with FileLock(folder / ".lock"):
+        if dataset.is_archive:
+            return _fetch_archive(dataset, folder)
+        for remote in dataset.files:
+            _obtain(remote, folder)
     return folder

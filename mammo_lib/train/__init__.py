@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mammo_lib.train.losses import WeightedCrossEntropy, class_weights, weighted_cross_entropy
     from mammo_lib.train.metrics import training_metrics
     from mammo_lib.train.run import (
+        CorruptCheckpointError,
         RunResult,
         TileArrays,
         TrainingDivergedError,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 #: Public name -> the submodule that defines it.
 _SOURCES: dict[str, str] = {
+    "CorruptCheckpointError": "run",
     "InputScaling": "layers",
     "RandomDihedral": "layers",
     "RunResult": "run",
@@ -52,6 +54,7 @@ _SOURCES: dict[str, str] = {
 }
 
 __all__ = [
+    "CorruptCheckpointError",
     "InputScaling",
     "RandomDihedral",
     "RunResult",

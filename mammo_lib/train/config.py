@@ -153,6 +153,10 @@ class TrainConfig:
             self.init_from = os.fspath(self.init_from)
         if self.freeze_conv and self.init_from is None:
             raise ValueError("freeze_conv needs init_from (a run to take the convolutions from)")
+        if self.name is not None and (
+            not self.name or Path(self.name).name != self.name or self.name in (".", "..")
+        ):
+            raise ValueError(f"run name {self.name!r} must be a plain folder name inside runs/")
         if self.mixed_precision not in PRECISION_POLICIES:
             raise ValueError(
                 f"mixed_precision must be one of {list(PRECISION_POLICIES)}, "
@@ -198,9 +202,9 @@ class TrainConfig:
     def config_hash(self) -> str:
         """Return the SHA-256 of everything that determines the weights, data included.
 
-        The dataset enters through the SHA-256 of its ``manifest.json`` when there is one,
-        otherwise through the names and sizes of its shards; in-memory tiles through
-        ``records``; an initialising run through its own config hash.
+        The dataset enters through the SHA-256 of its ``manifest.json`` (which lists the
+        SHA-256 of every shard); in-memory tiles through ``records``; an initialising run
+        through its own config hash.
         """
         values = {k: v for k, v in self.to_dict().items() if k not in _UNHASHED}
         if self.records is not None:
@@ -223,15 +227,12 @@ class TrainConfig:
 
 
 def dataset_fingerprint(dataset_dir: Path) -> str:
-    """Return a content fingerprint of a dataset folder (manifest hash, else shard list)."""
-    manifest = dataset_dir / "manifest.json"
-    if manifest.is_file():
-        return "manifest:" + hashlib.sha256(manifest.read_bytes()).hexdigest()
-    shards = sorted(dataset_dir.glob("*.tfrecord"))
-    if not shards:
-        raise FileNotFoundError(f"{dataset_dir}: no TFRecord shards and no manifest.json")
-    listing = [(p.name, p.stat().st_size) for p in shards]
-    return "shards:" + hashlib.sha256(json.dumps(listing).encode()).hexdigest()
+    """Return a content fingerprint of a dataset folder: the SHA256 of its manifest, which
+    lists every shard's SHA256 (the folder is checked by
+    :func:`mammo_lib.dataset.folder.open_dataset`)."""
+    from mammo_lib.dataset.folder import open_dataset
+
+    return "manifest:" + open_dataset(dataset_dir).fingerprint()
 
 
 def run_fingerprint(run_dir: Path) -> str:
@@ -243,11 +244,17 @@ def run_fingerprint(run_dir: Path) -> str:
 
 
 def split_files(dataset_dir: str | os.PathLike[str], split: str) -> list[Path]:
-    """Return the sorted ``<split>-*.tfrecord`` shards of a dataset folder (error if none)."""
-    files = sorted(Path(dataset_dir).glob(f"{split}-*.tfrecord"))
-    if not files:
-        raise FileNotFoundError(f"{dataset_dir}: no {split}-*.tfrecord shards")
-    return files
+    """Return the shards of `split` that the dataset's manifest lists, sorted.
+
+    Raises
+    ------
+    mammo_lib.dataset.folder.DatasetFolderError
+        When the folder is not a finished build, its shards differ from its manifest, or it
+        has no shard of `split`.
+    """
+    from mammo_lib.dataset.folder import open_dataset
+
+    return open_dataset(dataset_dir).shards(split)
 
 
 def write_json_atomic(path: Path, value: Any) -> None:

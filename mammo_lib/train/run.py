@@ -59,6 +59,10 @@ class TrainingDivergedError(FloatingPointError):
     """The loss became NaN or infinite; the message says where and what to try."""
 
 
+class CorruptCheckpointError(ValueError):
+    """A ``.keras`` checkpoint exists but cannot be read (truncated, changed or not a model)."""
+
+
 @dataclass
 class RunResult:
     """A finished (or diverged) run: its folder, config and per-epoch history."""
@@ -242,8 +246,32 @@ def compile_model(model: keras.Model, config: TrainConfig, n_train: int) -> None
 
 
 def load_model(path: str | os.PathLike[str], compile: bool = False) -> keras.Model:
-    """Load a run's ``.keras`` checkpoint (the project's layers, loss and metrics included)."""
-    return keras.models.load_model(os.fspath(path), compile=compile)
+    """Load a run's ``.keras`` checkpoint (the project's layers, loss and metrics included).
+
+    Raises
+    ------
+    FileNotFoundError
+        When there is no such file.
+    CorruptCheckpointError
+        When the file exists but is not a readable ``.keras`` model; the message names it.
+    """
+    import zipfile
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such checkpoint")
+    if not zipfile.is_zipfile(path):
+        raise CorruptCheckpointError(
+            f"{path}: corrupt checkpoint ({path.stat().st_size} bytes, not a .keras zip "
+            "archive; truncated or overwritten)"
+        )
+    try:
+        return keras.models.load_model(os.fspath(path), compile=compile)
+    except (ValueError, OSError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CorruptCheckpointError(
+            f"{path}: corrupt checkpoint, Keras cannot load it ({first})"
+        ) from err
 
 
 def load_run(run_dir: str | os.PathLike[str]) -> RunResult:
@@ -267,6 +295,12 @@ def _read_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing; not a run folder")
     return json.loads(path.read_text())
+
+
+def _epochs_in(model: keras.Model, n_train: int, batch_size: int) -> int:
+    """Epochs a loaded checkpoint has finished: its optimizer's step count over the epoch."""
+    steps = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    return steps // steps_per_epoch(n_train, batch_size)
 
 
 def _count_records(files: list[Path]) -> int:
@@ -428,18 +462,25 @@ def _train(
     with _naming_bad_shards(train_files + val_files):
         if "n_train" not in state:
             state.update(n_train=_count_records(train_files), n_val=_count_records(val_files))
-    epochs_done = int(state.get("epochs_done", 0))
-    resume = epochs_done > 0 and (run_dir / "last.keras").is_file()
-    if not resume:
-        epochs_done = 0
-    state.update(status="running", epochs_done=epochs_done)
-
+    for split, files in (("train", train_files), ("val", val_files)):
+        if not state[f"n_{split}"]:
+            where = (
+                f"{files[0].parent}: the {split} shards ({', '.join(f.name for f in files)})"
+                if files
+                else f"the in-memory {split} tiles"
+            )
+            raise ValueError(f"{where} hold no records")
+    resume = (run_dir / "last.keras").is_file()
     with _precision_policy(config.precision_policy), strategy.scope():
         if resume:
             model = load_model(run_dir / "last.keras", compile=True)
         else:
             model = build_training_model(config)
             compile_model(model, config, state["n_train"])
+    # The checkpoint, not state.json, says how far training got: a kill between saving
+    # last.keras and writing state.json must not repeat an epoch.
+    epochs_done = _epochs_in(model, state["n_train"], config.batch_size) if resume else 0
+    state.update(status="running", epochs_done=epochs_done)
     if data is not None:
         train_ds = data.dataset("train", config.batch_size, shuffle=True, seed=config.seed)
         val_ds = data.dataset("val", config.batch_size, shuffle=False, seed=config.seed)
@@ -449,12 +490,10 @@ def _train(
     if chief:
         _trim_log(log, epochs_done)
     guard = NaNGuard()
-    own: list[keras.callbacks.Callback] = [
-        guard,
-        LearningRateLogger(),
-        RunCheckpoint(run_dir, config.monitor, state, write=chief),
-    ]
+    own: list[keras.callbacks.Callback] = [guard, LearningRateLogger()]
     if chief:
+        # the epoch's log row is written before its checkpoint, so whatever a kill
+        # interrupts, the rows after the checkpoint's epoch are the ones trimmed on resume
         own += [
             keras.callbacks.CSVLogger(os.fspath(log), append=resume),
             TensorBoardLogger(os.fspath(run_dir / "tb"), update_freq=config.log_every),
@@ -463,6 +502,7 @@ def _train(
             own.append(PRCurves(val_ds, run_dir / "tb" / "pr_curves"))
         if config.kernel_images:
             own.append(KernelImages(run_dir / "tb" / "kernels"))
+    own.append(RunCheckpoint(run_dir, config.monitor, state, write=chief))
     with _naming_bad_shards(train_files + val_files):
         model.fit(
             train_ds,
