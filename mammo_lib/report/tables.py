@@ -1,0 +1,151 @@
+"""DataFrames as the book's tables: formatted cells, a caption, a number and a label.
+
+A chapter displays ``book_table(frame, caption, name)`` in a cell whose metadata sets
+``mystnb: {markdown_format: myst}``. The cell's output is MyST Markdown holding a ``{table}``
+directive, so Sphinx numbers the table ("Table 3"), shows its caption above it and lets the
+text cite it with ``{numref}`` (``{numref}`tbl-07-binary```). In JupyterLab the same output
+shows as a Markdown table under its caption.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+
+import pandas as pd
+
+#: What an empty cell shows.
+MISSING = "—"
+
+
+def format_value(value: object, decimals: int = 3) -> str:
+    """One cell as text: integers without ``.0``, floats with `decimals` places, no NaN.
+
+    Missing values (None, NaN, NaT, empty strings) become :data:`MISSING`; booleans
+    "yes"/"no"; a float that holds an integer (``192.0``) prints as one.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return MISSING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, numbers.Integral):
+        return f"{int(value):,}" if abs(int(value)) >= 10_000 else str(int(value))
+    if isinstance(value, numbers.Real):
+        x = float(value)
+        if math.isnan(x):
+            return MISSING
+        if math.isinf(x):
+            return "∞" if x > 0 else "−∞"
+        if x.is_integer() and abs(x) < 1e15:
+            return format_value(int(x), decimals)
+        return f"{x:.{decimals}f}"
+    if value is pd.NaT:
+        return MISSING
+    return str(value)
+
+
+def format_frame(
+    frame: pd.DataFrame,
+    decimals: int | Mapping[str, int] = 3,
+    *,
+    index: bool = False,
+) -> pd.DataFrame:
+    """A copy of `frame` with every cell formatted by :func:`format_value`, as text.
+
+    Parameters
+    ----------
+    frame
+        Any table.
+    decimals
+        Places for floats, one number or per column (others: 3).
+    index
+        Keep the index as the first column (named by the index's name); the default drops
+        it, as a positional index means nothing to a reader.
+    """
+    table = frame.reset_index() if index else frame.reset_index(drop=True)
+    table.columns = [str(c) for c in table.columns]
+    out = pd.DataFrame(index=table.index)
+    for column in table.columns:
+        places = decimals.get(column, 3) if isinstance(decimals, Mapping) else decimals
+        values = table[column]
+        if pd.api.types.is_float_dtype(values) and not (
+            values.dropna().map(float.is_integer).all()
+        ):
+            # one number of places down a column of fractions (1.500 above 2.000, not 2)
+            out[column] = [MISSING if pd.isna(v) else f"{v:.{places}f}" for v in values]
+        else:
+            out[column] = [format_value(v, places) for v in values]
+    return out
+
+
+def _cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(
+    frame: pd.DataFrame, decimals: int | Mapping[str, int] = 3, *, index: bool = False
+) -> str:
+    """The formatted `frame` as a pipe table (text columns left-aligned, numbers right)."""
+    table = format_frame(frame, decimals, index=index)
+    source = frame.reset_index() if index else frame
+    numeric = [pd.api.types.is_numeric_dtype(source[c]) for c in source.columns]
+    header = "| " + " | ".join(_cell(c) for c in table.columns) + " |"
+    rule = "|" + "|".join("---:" if n else ":---" for n in numeric) + "|"
+    rows = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join([header, rule, *rows])
+
+
+class BookTable:
+    """A captioned, labelled table; displays as MyST Markdown (and as text in a console).
+
+    Attributes
+    ----------
+    frame
+        The table's data (unformatted).
+    caption
+        Shown above the table, after its number.
+    name
+        The label ``{numref}`` cites (e.g. ``tbl-07-binary``).
+    """
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        caption: str,
+        name: str,
+        decimals: int | Mapping[str, int] = 3,
+        *,
+        index: bool = False,
+    ) -> None:
+        if not name or any(ch.isspace() for ch in name):
+            raise ValueError(f"table name must be one word, got {name!r}")
+        if not caption.strip():
+            raise ValueError(f"table {name!r}: empty caption")
+        self.frame, self.caption, self.name = frame, caption.strip(), name
+        self.decimals, self.index = decimals, index
+
+    def markdown(self) -> str:
+        """MyST source: a ``{table}`` directive around the pipe table."""
+        body = markdown_table(self.frame, self.decimals, index=self.index)
+        caption = " ".join(self.caption.split())
+        return f":::{{table}} {caption}\n:name: {self.name}\n:align: left\n\n{body}\n:::\n"
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+    def __repr__(self) -> str:
+        text = format_frame(self.frame, self.decimals, index=self.index).to_string(index=False)
+        return f"{self.caption}\n{text}"
+
+
+def book_table(
+    frame: pd.DataFrame,
+    caption: str,
+    name: str,
+    decimals: int | Mapping[str, int] = 3,
+    *,
+    index: bool = False,
+) -> BookTable:
+    """Return `frame` as a numbered, captioned table for the book (see :class:`BookTable`)."""
+    return BookTable(frame, caption, name, decimals, index=index)
