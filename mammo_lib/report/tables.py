@@ -64,7 +64,7 @@ def format_frame(
         it, as a positional index means nothing to a reader.
     """
     table = frame.reset_index() if index else frame.reset_index(drop=True)
-    table.columns = [str(c) for c in table.columns]
+    table.columns = [_label(c) for c in table.columns]
     out = pd.DataFrame(index=table.index)
     for column in table.columns:
         places = decimals.get(column, 3) if isinstance(decimals, Mapping) else decimals
@@ -79,6 +79,13 @@ def format_frame(
     return out
 
 
+def _label(column: object) -> str:
+    """A column name as text; the levels of a MultiIndex column joined by spaces."""
+    if isinstance(column, tuple):
+        return " ".join(str(level) for level in column if str(level))
+    return str(column)
+
+
 def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
@@ -89,10 +96,12 @@ def markdown_table(
     """The formatted `frame` as a pipe table (text columns left-aligned, numbers right)."""
     table = format_frame(frame, decimals, index=index)
     source = frame.reset_index() if index else frame
-    numeric = [pd.api.types.is_numeric_dtype(source[c]) for c in source.columns]
+    numeric = [pd.api.types.is_numeric_dtype(source.iloc[:, i]) for i in range(source.shape[1])]
     header = "| " + " | ".join(_cell(c) for c in table.columns) + " |"
     rule = "|" + "|".join("---:" if n else ":---" for n in numeric) + "|"
-    rows = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    rows = [
+        "| " + " | ".join(_cell(v) for v in row) + " |" for row in table.itertuples(index=False)
+    ]
     return "\n".join([header, rule, *rows])
 
 
