@@ -30,6 +30,7 @@ import seaborn as sns
 from matplotlib.patches import Circle
 from myst_nb import glue
 
+from mammo_lib.eda import compare_sizes
 from mammo_lib.imaging.pgm import read_pgm
 from mammo_lib.imaging.spectrum import (
     fit_power_law,
@@ -37,6 +38,8 @@ from mammo_lib.imaging.spectrum import (
     rebin,
     texture_statistics,
 )
+from mammo_lib.report.tables import book_table
+from mammo_lib.report.verdicts import p_value_verdict
 from mammo_lib.sources.mias import (
     CLASSES,
     PIXEL_SIZE_MM,
@@ -58,10 +61,16 @@ rng = np.random.default_rng(seed)
 # line, and checks the table against the PGM files on disk. Lines it cannot parse would be
 # listed in its report rather than dropped; on the official file there are none.
 
-# %%
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 mias = load_mias()
 abn, images = mias.abnormalities, mias.images
-abn.head(8)
+book_table(
+    abn.head(8),
+    "The first lines of the MIAS annotation table as `load_mias()` returns them (real data; "
+    "x, y and radius in pixels of 0.2 mm, origin bottom-left).",
+    "tbl-03-annotations",
+    decimals=0,
+)
 
 # %% tags=["remove-cell"]
 lesions = abn[abn["abnormality"] != "NORM"]
@@ -97,8 +106,13 @@ glue("c03_no_coords_refnums", ", ".join(lesions.loc[lesions["x"].isna(), "refnum
 # severity. The reader keeps them, with missing coordinates, and lists them in its report;
 # {glue:text}`c03_n_skipped` lines failed to parse.
 
-# %%
-mias.report.to_frame()
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
+book_table(
+    mias.report.to_frame(),
+    "What the MIAS reader found while parsing Info.txt and matching it to the PGM files.",
+    "tbl-03-report",
+    index=True,
+)
 
 # %% [markdown]
 # ## Classes, severity and background tissue
@@ -106,14 +120,19 @@ mias.report.to_frame()
 # MIAS labels each abnormality with one of six classes and each image with its background
 # tissue: fatty (F), fatty-glandular (G) or dense-glandular (D).
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 by_class = pd.crosstab(
     lesions["abnormality"].map(CLASSES), lesions["severity"].map({"B": "benign", "M": "malignant"}),
     margins=True, margins_name="total",
 )  # fmt: skip
 by_class.index.name, by_class.columns.name = "class", "severity"
 glue("c03_class_table", by_class, display=False)
-by_class
+book_table(
+    by_class,
+    "MIAS abnormality lines by class and severity (real data).",
+    "tbl-03-classes",
+    index=True,
+)
 
 # %% tags=["remove-cell"]
 most = lesions["abnormality"].value_counts()
@@ -198,6 +217,50 @@ plt.show()
 # {glue:text}`c03_n_located` located abnormalities have a diameter wider than one of the
 # study's tiles, so a tile centred on them shows only part of the lesion.
 #
+# ### Are malignant lesions larger?
+#
+# The study read its MIAS annotations as saying that malignant abnormalities are larger than
+# benign ones {cite}`scuccimarra2018`. {numref}`tbl-03-size-test` tests that on the real
+# `Info.txt`: a one-sided Mann-Whitney U test of "malignant radii are larger" over the
+# located lines, for all abnormalities and within masses and calcifications (the classes
+# differ in size and in their share of malignant cases, so the pooled test mixes the two).
+# AUC is the probability that a random malignant lesion is drawn larger than a random
+# benign one. The lines are not quite independent (a few women have two), so the p-values
+# are a little optimistic. Verdict (p < 0.05): all abnormalities
+# {glue:text}`c03_size_verdict_all` (p = {glue:text}`c03_size_p_all:.2g`), masses
+# {glue:text}`c03_size_verdict_mass` (p = {glue:text}`c03_size_p_mass:.2g`),
+# calcifications {glue:text}`c03_size_verdict_calc` (p = {glue:text}`c03_size_p_calc:.2g`).
+
+
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
+GROUPS = {"all abnormalities": None, "masses": ["CIRC", "SPIC", "MISC"], "calcifications": ["CALC"]}
+size_rows = {}
+for group, classes in GROUPS.items():
+    chosen = lesions if classes is None else lesions[lesions["abnormality"].isin(classes)]
+    test = compare_sizes(chosen.assign(malignant=chosen["severity"] == "M"), "radius", "malignant")
+    size_rows[group] = {
+        "benign lines": test.n_negative,
+        "malignant lines": test.n_positive,
+        "median radius, benign": test.median_negative,
+        "median radius, malignant": test.median_positive,
+        "AUC (malignant larger)": test.auc,
+        "one-sided p": test.p_value,
+        "verdict": p_value_verdict(test.p_value),
+    }
+    key = {"all abnormalities": "all", "masses": "mass", "calcifications": "calc"}[group]
+    glue(f"c03_size_p_{key}", test.p_value, display=False)
+    glue(f"c03_size_verdict_{key}", p_value_verdict(test.p_value), display=False)
+    glue(f"c03_size_auc_{key}", test.auc, display=False)
+book_table(
+    pd.DataFrame(size_rows).T.rename_axis("lesions"),
+    "Are malignant MIAS abnormalities larger? One-sided Mann-Whitney U test of the radius "
+    "(pixels of 0.2 mm), real mini-MIAS, lines with a radius.",
+    "tbl-03-size-test",
+    decimals={"median radius, benign": 1, "median radius, malignant": 1, "one-sided p": 4},
+    index=True,
+)
+
+# %% [markdown]
 # ## Where the abnormalities are
 #
 # MIAS coordinates have their origin at the **bottom-left** corner of the image, while an

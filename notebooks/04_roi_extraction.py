@@ -34,6 +34,7 @@ from mammo_lib.extract.common import cut, ddsm_to_uint8, resize, scan_rng, to_ui
 from mammo_lib.extract.figures import draw_boxes, tile_grid
 from mammo_lib.imaging.dicom import read_dicom
 from mammo_lib.imaging.pgm import read_pgm
+from mammo_lib.report.tables import book_table
 from mammo_lib.sources.ddsm import read_ljpeg
 from mammo_lib.sources.mias import load_mias
 from mammo_lib.sources.synthetic import ensure_synthetic_tree, load_tree
@@ -227,8 +228,14 @@ plt.show()
 # {glue:text}`c04_kept_share` are kept. The table counts each decision by digitizer; a
 # rejected tile is listed under the first rule it fails.
 
-# %%
-reasons
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
+book_table(
+    reasons.rename_axis(None, axis=1).rename_axis("digitizer"),
+    "Keep-rule decisions on the candidate tiles of the synthetic DDSM normal views, by "
+    "digitizer: kept, or the first rule a rejected tile fails.",
+    "tbl-04-keep-reasons",
+    index=True,
+)
 
 # %% mystnb={"figure": {"caption": "Kept (top row) and rejected (bottom row) normal tiles of the example view, with the rule that rejected each.", "name": "fig-04-keep-tiles"}}
 kept = [t for t in found if t.stats.kept][:6]

@@ -48,6 +48,7 @@ from mammo_lib.dataset.review import (
 from mammo_lib.dataset.splits import LeakageError, check_leakage, resolve_official_overlap
 from mammo_lib.dataset.tfrecord import make_dataset
 from mammo_lib.extract.figures import tile_grid
+from mammo_lib.report.tables import book_table
 from mammo_lib.sources.cbis_ddsm import read_case_tables
 
 sns.set_theme(style="whitegrid", context="notebook")
@@ -60,7 +61,7 @@ sns.set_theme(style="whitegrid", context="notebook")
 # tiles come from the abnormal CBIS-DDSM scans' own tissue, away from every ROI, instead of
 # from the DDSM normal scans (chapter 04).
 
-# %%
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 fields = [
     "description",
     "roi_method",
@@ -71,9 +72,16 @@ fields = [
     "crop_size",
     "tile_size",
 ]
-pd.DataFrame(
-    [{k: dataclasses.asdict(r)[k] for k in fields} for r in RECIPES.values()], index=list(RECIPES)
-).rename_axis("recipe")
+book_table(
+    pd.DataFrame(
+        [{k: dataclasses.asdict(r)[k] for k in fields} for r in RECIPES.values()],
+        index=list(RECIPES),
+    ).rename_axis("recipe"),
+    "The dataset recipes: where the ROIs and the normal tiles come from, the label, the share "
+    "of normal tiles in training and the crop and tile sizes.",
+    "tbl-05-recipes",
+    index=True,
+)
 
 # %% [markdown]
 # ## Building every recipe
@@ -111,8 +119,14 @@ glue(
     "c05_train_normal_share", f"{manifest['splits']['train']['normal_fraction']:.0%}", display=False
 )
 
-# %%
-summary
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
+book_table(
+    summary,
+    "Every recipe as built here (synthetic CBIS-DDSM and DDSM, real MIAS): scans, tiles and "
+    "the class balance per split.",
+    "tbl-05-summary",
+    index=True,
+)
 
 # %% [markdown]
 # Recipe {glue:text}`c05_recipe` was cut from {glue:text}`c05_n_scans` scans into
@@ -129,14 +143,24 @@ summary
 # are split the same way into training, validation and test; MIAS is a separate test split.
 # The table gives the tiles per split and class of recipe {glue:text}`c05_recipe`:
 
-# %%
-split_table(folder)
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
+book_table(
+    split_table(folder),
+    f"Tiles per split and class of recipe {recipe} (synthetic CBIS-DDSM and DDSM, real MIAS).",
+    "tbl-05-splits",
+    index=True,
+)
 
 # %% [markdown]
 # and the patients, scans and ROIs behind them, by source:
 
-# %%
-patient_table(folder)
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
+book_table(
+    patient_table(folder),
+    f"Patients, scans and ROIs behind recipe {recipe}'s splits, by source.",
+    "tbl-05-patients",
+    index=True,
+)
 
 # %% mystnb={"figure": {"caption": "Normal and abnormal tiles per split for each recipe (synthetic CBIS-DDSM and DDSM, real MIAS).", "name": "fig-05-balance"}}
 rows = []
@@ -203,10 +227,15 @@ print(leak_message[:400])
 # Every input the build could not use is listed in the manifest with the file and the
 # reason, never dropped silently. For recipe {glue:text}`c05_recipe`:
 
-# %%
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 skips = skip_table(folder)
-skips.groupby("reason").size().rename("inputs").to_frame() if len(skips) else pd.DataFrame(
-    {"inputs": []}
+book_table(
+    skips.groupby("reason").size().rename("inputs").to_frame()
+    if len(skips)
+    else pd.DataFrame({"reason": ["(none)"], "inputs": [0]}).set_index("reason"),
+    f"Inputs the build of recipe {recipe} skipped, by the reason recorded in its manifest.",
+    "tbl-05-skips",
+    index=True,
 )
 
 # %% [markdown]

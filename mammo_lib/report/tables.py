@@ -69,6 +69,10 @@ def format_frame(
     for column in table.columns:
         places = decimals.get(column, 3) if isinstance(decimals, Mapping) else decimals
         values = table[column]
+        if values.dtype == object and not values.map(lambda v: isinstance(v, bool)).any():
+            numbers_only = pd.to_numeric(values, errors="coerce")
+            if numbers_only.notna().sum() == values.notna().sum() > 0:
+                values = numbers_only  # a column of numbers stored as objects (e.g. after .T)
         if pd.api.types.is_float_dtype(values) and not (
             values.dropna().map(float.is_integer).all()
         ):
