@@ -231,7 +231,7 @@ plt.show()
 # WPBC describes {glue:text}`c01_n_wpbc` invasive cancers by the same 30 nuclear features plus
 # tumour size and the number of positive lymph nodes (missing for
 # {glue:text}`c01_n_wpbc_missing`), with the outcome "recurred" (R) or "not recurred" (N) and a
-# time in months. Here the outcome is used as recorded; chapter 02 turns it into recurrence
+# time in months. Here the outcome is used as recorded; {doc}`chapter 02 <02_uci_classical_ml>` turns it into recurrence
 # within 24 months. The heatmap keeps the ten mean features with the clinical variables.
 
 # %% tags=["remove-cell"]
@@ -262,7 +262,7 @@ plt.show()
 # |r| < 0.2 ({numref}`fig-01-wpbc-corr`, {numref}`fig-01-wpbc-dists`). Recurrence also
 # correlates with the time column (r = {glue:text}`c01_wpbc_r_time:.2f`) because "time" means
 # two different things — time to recurrence for R and disease-free follow-up for N — which is
-# why chapter 02 needs a fixed horizon rather than the raw outcome.
+# why {doc}`chapter 02 <02_uci_classical_ml>` needs a fixed horizon rather than the raw outcome.
 
 # %% tags=["remove-cell"]
 pca_wpbc = eda.pca_projection(wpbc, uci.WPBC_FEATURES)
@@ -412,7 +412,7 @@ plt.show()
 # {glue:text}`c01_mass_birads_undocumented` BI-RADS values lie outside the documented 1-5
 # (values {glue:text}`c01_mass_birads_values`). The loader keeps them as recorded. More
 # importantly, BI-RADS is the radiologist's assessment of how likely the mass is malignant —
-# the `.names` file calls it non-predictive — so chapter 02 leaves it out of the predictors and
+# the `.names` file calls it non-predictive — so {doc}`chapter 02 <02_uci_classical_ml>` leaves it out of the predictors and
 # imputes the missing descriptors inside each cross-validation fold instead of dropping rows.
 #
 # ## What carries over

@@ -2,7 +2,7 @@
 # # Classical machine learning on the UCI tables
 #
 # The study {cite}`scuccimarra2018` fitted support vector machines, nearest neighbours,
-# decision trees and a multilayer perceptron to the UCI tables of chapter 01 before training
+# decision trees and a multilayer perceptron to the UCI tables of {doc}`chapter 01 <01_uci_eda>` before training
 # convolutional networks. This chapter repeats those experiments with scikit-learn
 # {cite}`pedregosa2011sklearn`, with three changes that make the numbers trustworthy:
 #
@@ -144,7 +144,7 @@ for key, value in {
 }.items():
     glue_number(key, value)
 
-# %% tags=["remove-output"]
+# %% tags=["hide-input", "remove-output"]
 settings = dict(
     cv_folds=cv_folds,
     inner_folds=inner_folds,
@@ -217,7 +217,7 @@ glue_number("wpbc_top_acc", wpbc_summary.xs("accuracy", level="metric")["mean"].
 # {glue:text}`c02_bcw_best` reaches {glue:text}`c02_bcw_best_auc:.3f` (accuracy
 # {glue:text}`c02_bcw_best_acc:.3f`). The weakest learner is the {glue:text}`c02_wdbc_worst`
 # on WDBC (ROC AUC {glue:text}`c02_wdbc_worst_auc:.3f`) and the {glue:text}`c02_bcw_worst` on
-# BCW ({glue:text}`c02_bcw_worst_auc:.3f`). Chapter 01 found many correlated features that each
+# BCW ({glue:text}`c02_bcw_worst_auc:.3f`). {doc}`Chapter 01 <01_uci_eda>` found many correlated features that each
 # carry part of the signal; a smooth linear or kernel boundary uses them all at once, where a
 # single tree must pick a few axis-parallel cuts.
 #

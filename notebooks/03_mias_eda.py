@@ -145,7 +145,7 @@ tissue_share = images.groupby("tissue")["abnormal"].mean().rename(index=TISSUES)
 glue("c03_abnormal_share_fatty", float(100 * tissue_share["fatty"]), display=False)
 glue("c03_abnormal_share_dense", float(100 * tissue_share["dense-glandular"]), display=False)
 
-# %% mystnb={"figure": {"caption": "mini-MIAS (real data). Left: abnormality lines by class and severity. Right: images by background tissue, normal or abnormal.", "name": "fig-03-counts"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "mini-MIAS (real data). Left: abnormality lines by class and severity. Right: images by background tissue, normal or abnormal.", "name": "fig-03-counts"}}
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), width_ratios=[3, 2])
 class_counts = pd.crosstab(lesions["abnormality"], lesions["severity"]).loc[most.index]
 class_counts.rename(columns={"B": "benign", "M": "malignant"}).plot.bar(
@@ -193,7 +193,7 @@ glue("c03_radius_median_circ", float(medians["CIRC"]), display=False)
 glue("c03_n_larger_than_tile", int((2 * located["radius"] > TILE_MIAS_PX).sum()), display=False)
 glue("c03_n_located", len(located), display=False)
 
-# %% mystnb={"figure": {"caption": "Radius of the circle enclosing each abnormality, by class and severity (mini-MIAS, real data; lines with coordinates). Dashed: the half-width of the study's 299-pixel tile in MIAS pixels; abnormalities above it do not fit in one tile.", "name": "fig-03-radius"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Radius of the circle enclosing each abnormality, by class and severity (mini-MIAS, real data; lines with coordinates). Dashed: the half-width of the study's 299-pixel tile in MIAS pixels; abnormalities above it do not fit in one tile.", "name": "fig-03-radius"}}
 order = [CLASSES[c] for c in medians.sort_values().index]
 fig, ax = plt.subplots(figsize=(9, 4.5))
 sns.boxplot(data=located, x="cls", y="radius", order=order, color="0.9", showfliers=False, ax=ax)
@@ -274,7 +274,7 @@ if "mdb005" not in examples:  # an image with two abnormalities
     examples.append("mdb005")
 glue("c03_example_refnums", ", ".join(examples), display=False)
 
-# %% mystnb={"figure": {"caption": "Example mini-MIAS scans (real data), one per class, with the annotated circles drawn after converting the bottom-left-origin coordinates to rows (blue: benign, red: malignant).", "name": "fig-03-examples"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Example mini-MIAS scans (real data), one per class, with the annotated circles drawn after converting the bottom-left-origin coordinates to rows (blue: benign, red: malignant).", "name": "fig-03-examples"}}
 fig, axes = plt.subplots(2, (len(examples) + 1) // 2, figsize=(12, 6.5))
 for ax, refnum in zip(axes.ravel(), examples, strict=False):
     ax.imshow(read_pgm(mias.path(refnum)), cmap="gray", vmin=0, vmax=255)
@@ -374,7 +374,7 @@ for key, value in {
 }.items():
     glue(f"c03_{key}", value, display=False)
 
-# %% mystnb={"figure": {"caption": "A real mini-MIAS scan (left) and a synthetic scan from the project's generator at the same 0.2 mm pixel size (right), each shown over its full grey range.", "name": "fig-03-real-vs-synthetic"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "A real mini-MIAS scan (left) and a synthetic scan from the project's generator at the same 0.2 mm pixel size (right), each shown over its full grey range.", "name": "fig-03-real-vs-synthetic"}}
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 5))
 ax1.imshow(read_pgm(mias.path(chosen[0])), cmap="gray", vmin=0, vmax=255)
 ax1.set_title(f"real: MIAS {chosen[0]}")
@@ -385,7 +385,7 @@ for ax in (ax1, ax2):
 fig.tight_layout()
 plt.show()
 
-# %% mystnb={"figure": {"caption": "Grey levels of breast pixels, scaled to the full range of each format (MIAS 8-bit: 255; synthetic CBIS-style 16-bit: 65535); each curve is the mean of the per-scan histograms.", "name": "fig-03-histograms"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Grey levels of breast pixels, scaled to the full range of each format (MIAS 8-bit: 255; synthetic CBIS-style 16-bit: 65535); each curve is the mean of the per-scan histograms.", "name": "fig-03-histograms"}}
 fig, ax = plt.subplots(figsize=(8, 4))
 ax.stairs(real.density, real.edges, label=f"real MIAS ({real.n_images} scans)", lw=2)
 ax.stairs(synth.density, synth.edges, label=f"synthetic ({synth.n_images} scans)", lw=2)
@@ -404,7 +404,7 @@ plt.show()
 # 8 bits, CBIS-DDSM re-expressed DDSM optical densities at 16 bits, and the study scaled
 # every tile to [0, 1] on its own terms.
 
-# %% mystnb={"figure": {"caption": "Background-tissue texture. Left: radial power spectra averaged (geometric mean) over all patches, with the power law fitted to that mean over the shaded band (its beta in the legend). Right: the slope beta of each patch; dashed: beta = 3.", "name": "fig-03-spectrum"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Background-tissue texture. Left: radial power spectra averaged (geometric mean) over all patches, with the power law fitted to that mean over the shaded band (its beta in the legend). Right: the slope beta of each patch; dashed: beta = 3.", "name": "fig-03-spectrum"}}
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), width_ratios=[3, 2])
 for stats, name, color in ((real, "real MIAS", "tab:blue"), (synth, "synthetic", "tab:orange")):
     mean = np.exp(np.log(stats.spectra).mean(axis=0))

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Dataset creation
 #
-# Chapter 04 cut tiles from single scans. This chapter turns whole collections of scans into
+# {doc}`Chapter 04 <04_roi_extraction>` cut tiles from single scans. This chapter turns whole collections of scans into
 # the study's training data {cite}`scuccimarra2018`: each dataset is a *recipe*, a small
 # declarative record of which ROI method, which normal tiles, which keep-rule and which class
 # balance it uses, and one function builds any recipe into TFRecord shards for
@@ -59,7 +59,7 @@ sns.set_theme(style="whitegrid", context="notebook")
 # The four recipes differ only in a few fields. Datasets 6, 8 and 9 follow the study; the
 # fourth, `9-background`, is this project's control for the scanner shortcut: its normal
 # tiles come from the abnormal CBIS-DDSM scans' own tissue, away from every ROI, instead of
-# from the DDSM normal scans (chapter 04).
+# from the DDSM normal scans ({doc}`chapter 04 <04_roi_extraction>`).
 
 # %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 fields = [
@@ -162,7 +162,7 @@ book_table(
     index=True,
 )
 
-# %% mystnb={"figure": {"caption": "Normal and abnormal tiles per split for each recipe (synthetic CBIS-DDSM and DDSM, real MIAS).", "name": "fig-05-balance"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Normal and abnormal tiles per split for each recipe (synthetic CBIS-DDSM and DDSM, real MIAS).", "name": "fig-05-balance"}}
 rows = []
 for name, path in folders.items():
     for split, info in load_manifest(path)["splits"].items():
@@ -214,7 +214,7 @@ kept, dropped = resolve_official_overlap(table)
 glue("c05_n_overlap", len(overlap), display=False)
 glue("c05_n_dropped", len(dropped), display=False)
 
-# %%
+# %% tags=["hide-input"]
 print(leak_message[:400])
 
 # %% [markdown]
@@ -244,7 +244,7 @@ book_table(
 # The first tiles of each class in recipe {glue:text}`c05_recipe`, and in the last row normal
 # tiles of recipe `9-background`, cut from the abnormal scans' own tissue:
 
-# %% mystnb={"figure": {"caption": "Example tiles per class of the examined recipe (synthetic CBIS-DDSM and DDSM, real MIAS), and background normals of recipe 9-background (last row).", "name": "fig-05-examples"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Example tiles per class of the examined recipe (synthetic CBIS-DDSM and DDSM, real MIAS), and background normals of recipe 9-background (last row).", "name": "fig-05-examples"}}
 per_class = 6
 samples = sample_tiles(folder, per_class=per_class)
 background = sample_tiles(
@@ -266,7 +266,7 @@ plt.show()
 # the shards, shuffles with a seed, decodes the PNG tiles, optionally resizes them, batches
 # and prefetches. It yields `uint8` images and the chosen label:
 
-# %%
+# %% tags=["hide-input"]
 batch_images, batch_labels = next(
     iter(
         make_dataset(

@@ -9,8 +9,8 @@ from mammo_lib.report.verdicts import (
     baseline_verdict,
     chance_verdict,
     difference_verdict,
-    published_verdict,
     p_value_verdict,
+    published_verdict,
 )
 
 
