@@ -27,6 +27,7 @@ from myst_nb import glue
 
 from mammo_lib import eda
 from mammo_lib.report.tables import book_table
+from mammo_lib.report.verdicts import p_value_verdict
 from mammo_lib.sources import uci
 
 plt.rcParams["figure.dpi"] = 100
@@ -175,6 +176,9 @@ for feature in ("radius_mean", "perimeter_mean"):
 medians = wdbc.groupby("malignant")["radius_mean"].median()
 glue_number("radius_median_benign", medians[False])
 glue_number("radius_median_malignant", medians[True])
+larger = eda.compare_sizes(wdbc, "radius_mean", "malignant")
+glue("c01_size_p", larger.p_value, display=False)
+glue("c01_size_verdict", p_value_verdict(larger.p_value), display=False)
 benign_share = 1 - wdbc["malignant"].astype(float).mean()
 glue_number("wdbc_benign_share", benign_share)
 glue_number("area_median", wdbc["area_mean"].median())

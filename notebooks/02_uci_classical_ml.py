@@ -36,6 +36,7 @@ from myst_nb import glue
 
 from mammo_lib import classical
 from mammo_lib.report.tables import book_table
+from mammo_lib.report.verdicts import baseline_verdict
 from mammo_lib.sources import uci
 
 plt.rcParams["figure.dpi"] = 100
@@ -201,6 +202,15 @@ for task in tasks:
         f"{key}_majority_acc", summary.loc[(task.name, "most_frequent", "accuracy"), "mean"]
     )
     glue_number(f"{key}_stratified_auc", summary.loc[(task.name, "stratified", "roc_auc"), "mean"])
+    glue(
+        f"c02_{key}_verdict",
+        baseline_verdict(
+            summary.loc[(task.name, best, "accuracy"), "mean"],
+            summary.loc[(task.name, "most_frequent", "accuracy"), "mean"],
+            "the majority baseline",
+        ),
+        display=False,
+    )
 wpbc_summary = summary.xs("wpbc", level="dataset").loc[learners]
 wpbc_recall = wpbc_summary.xs("recall", level="metric")["mean"]
 glue_number("wpbc_max_recall", wpbc_recall.max())

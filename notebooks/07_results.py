@@ -90,7 +90,12 @@ from mammo_lib.evaluate.results import (
 )
 from mammo_lib.evaluate.thresholds import threshold_for_recall
 from mammo_lib.report.tables import book_table
-from mammo_lib.report.verdicts import baseline_verdict, chance_verdict
+from mammo_lib.report.verdicts import (
+    baseline_verdict,
+    chance_verdict,
+    difference_verdict,
+    sweep_verdict,
+)
 from mammo_lib.train import TrainConfig, ensure_trained
 
 sns.set_theme(style="whitegrid", context="notebook")
@@ -269,7 +274,14 @@ if multiclass_recipe:
     table2_text = with_intervals(table2, MULTI)[["dataset", "model", "data", "n", *MULTI, "source"]]
     collapsed = collapsed_metrics(mc_pred["label"], probabilities(mc_pred, 5))
     collapsed = collapsed[["n", "n_pos", "accuracy", "recall", "specificity", "roc_auc"]]
+    mc_all_normal = float((mc_pred["label"] == 0).mean())
+    glue("c07_mc_acc", float(mrow["accuracy"]), display=False)
+    glue("c07_mc_recall", float(mrow["recall"]), display=False)
+    glue("c07_mc_verdict", baseline_verdict(float(mrow["accuracy"]), mc_all_normal), display=False)
 else:
+    glue("c07_mc_acc", float("nan"), display=False)
+    glue("c07_mc_recall", float("nan"), display=False)
+    glue("c07_mc_verdict", "not run under this profile", display=False)
     table2_text = pd.DataFrame({"note": ["multi-class run skipped by the profile"]})
     collapsed = pd.DataFrame()
 glue("c07_table2", table2_text, display=False)
@@ -411,6 +423,15 @@ table4_text = table4_text[
     ["W", "epochs", "data", "n", "accuracy", "recall", "precision", "roc_auc"]
 ]
 glue("c07_table4", table4_text, display=False)
+glue(
+    "c07_sweep_verdict",
+    sweep_verdict(
+        [r["W"] for r in sweep_rows],
+        [r["recall"] for r in sweep_rows],
+        [r["accuracy"] for r in sweep_rows],
+    ),
+    display=False,
+)
 book_table(
     table4_text,
     "Test performance of dataset-9 runs trained with different weights W of abnormal tiles "
@@ -544,6 +565,28 @@ plot_roc_curve(
     }
 )
 plt.show()
+
+# %% tags=["remove-cell"]
+# verdict of the real-MIAS cross-validation, for the conclusion (moves with this section)
+glue(
+    "c07_mias_cv_verdict",
+    difference_verdict(diff, better="beats", worse="trails"),
+    display=False,
+)
+glue(
+    "c07_mias_cnn_chance",
+    chance_verdict(
+        Interval(
+            cnn_row["roc_auc"],
+            cnn_row["roc_auc_low"],
+            cnn_row["roc_auc_high"],
+            0.95,
+            n_boot,
+            n_boot,
+        )
+    ),
+    display=False,
+)
 
 # %% [markdown]
 # ## The shortcut test

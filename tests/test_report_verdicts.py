@@ -40,3 +40,13 @@ def test_p_value_and_baseline_verdicts() -> None:
         p_value_verdict(1.5)
     assert baseline_verdict(0.625, 0.75) == "below the all-normal baseline"
     assert baseline_verdict(0.9, 0.75) == "above the all-normal baseline"
+
+
+def test_sweep_verdict_orders_by_weight() -> None:
+    from mammo_lib.report.verdicts import sweep_verdict
+
+    text = sweep_verdict([6.0, 1.0, 3.0], [0.9, 0.4, 0.7], [0.80, 0.85, 0.83])
+    assert text.startswith("recall rises from W = 1 to W = 6 (0.40 to 0.90)")
+    assert "accuracy 0.85 to 0.80" in text
+    assert "does not rise" in sweep_verdict([1.0, 6.0], [0.5, 0.5], [0.8, 0.8])
+    assert "only one value" in sweep_verdict([6.0], [0.5], [0.8])

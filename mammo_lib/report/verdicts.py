@@ -58,3 +58,20 @@ def baseline_verdict(value: float, baseline: float, name: str = "the all-normal 
     if value < baseline:
         return f"below {name}"
     return f"at {name}"
+
+
+def sweep_verdict(weights: list[float], recalls: list[float], accuracies: list[float]) -> str:
+    """What a sweep of the cross-entropy weight W shows: recall and accuracy at the lowest
+    and the highest W ("rises" when recall at the highest W exceeds that at the lowest)."""
+    if not len(weights) == len(recalls) == len(accuracies):
+        raise ValueError("weights, recalls and accuracies differ in length")
+    if len(weights) < 2:
+        return "only one value of W in this build: no trend to read"
+    order = sorted(range(len(weights)), key=lambda i: weights[i])
+    lo, hi = order[0], order[-1]
+    trend = "rises" if recalls[hi] > recalls[lo] else "does not rise"
+    return (
+        f"recall {trend} from W = {weights[lo]:g} to W = {weights[hi]:g} "
+        f"({recalls[lo]:.2f} to {recalls[hi]:.2f}), accuracy {accuracies[lo]:.2f} to "
+        f"{accuracies[hi]:.2f}"
+    )
