@@ -50,3 +50,13 @@ def test_book_table_is_a_numbered_myst_table_with_its_caption_and_label() -> Non
 def test_book_table_refuses_a_missing_caption_or_a_bad_label(caption: str, name: str) -> None:
     with pytest.raises(ValueError, match="table"):
         book_table(pd.DataFrame({"a": [1]}), caption, name)
+
+
+def test_numbers_stored_as_objects_format_and_align_as_numbers() -> None:
+    from mammo_lib.report.tables import markdown_table
+
+    # a transposed frame of mixed rows holds its numbers in object columns
+    frame = pd.DataFrame({"x": {"n": 3, "p": 0.0024}, "y": {"n": 5, "p": 0.5}}).T
+    text = markdown_table(frame)
+    assert text.splitlines()[1] == "|---:|---:|"
+    assert "| 3 | 0.002 |" in text

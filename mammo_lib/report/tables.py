@@ -45,6 +45,17 @@ def format_value(value: object, decimals: int = 3) -> str:
     return str(value)
 
 
+def _as_numbers(values: pd.Series) -> pd.Series:
+    """`values` as numbers when every present value is one (e.g. a column after ``.T``)."""
+    if values.dtype != object or values.map(lambda v: isinstance(v, bool)).any():
+        return values
+    numbers_only = pd.to_numeric(values, errors="coerce")
+    present = values.notna() & values.map(lambda v: not (isinstance(v, str) and not v.strip()))
+    if present.any() and numbers_only[present].notna().all():
+        return numbers_only
+    return values
+
+
 def format_frame(
     frame: pd.DataFrame,
     decimals: int | Mapping[str, int] = 3,
@@ -68,11 +79,7 @@ def format_frame(
     out = pd.DataFrame(index=table.index)
     for column in table.columns:
         places = decimals.get(column, 3) if isinstance(decimals, Mapping) else decimals
-        values = table[column]
-        if values.dtype == object and not values.map(lambda v: isinstance(v, bool)).any():
-            numbers_only = pd.to_numeric(values, errors="coerce")
-            if numbers_only.notna().sum() == values.notna().sum() > 0:
-                values = numbers_only  # a column of numbers stored as objects (e.g. after .T)
+        values = _as_numbers(table[column])
         if pd.api.types.is_float_dtype(values) and not (
             values.dropna().map(float.is_integer).all()
         ):
@@ -100,7 +107,11 @@ def markdown_table(
     """The formatted `frame` as a pipe table (text columns left-aligned, numbers right)."""
     table = format_frame(frame, decimals, index=index)
     source = frame.reset_index() if index else frame
-    numeric = [pd.api.types.is_numeric_dtype(source.iloc[:, i]) for i in range(source.shape[1])]
+    numeric = [
+        pd.api.types.is_numeric_dtype(_as_numbers(source.iloc[:, i]))
+        and not pd.api.types.is_bool_dtype(source.iloc[:, i])
+        for i in range(source.shape[1])
+    ]
     header = "| " + " | ".join(_cell(c) for c in table.columns) + " |"
     rule = "|" + "|".join("---:" if n else ":---" for n in numeric) + "|"
     rows = [
