@@ -90,12 +90,7 @@ from mammo_lib.evaluate.results import (
 )
 from mammo_lib.evaluate.thresholds import threshold_for_recall
 from mammo_lib.report.tables import book_table
-from mammo_lib.report.verdicts import (
-    baseline_verdict,
-    chance_verdict,
-    difference_verdict,
-    sweep_verdict,
-)
+from mammo_lib.report.verdicts import baseline_verdict, chance_verdict, sweep_verdict
 from mammo_lib.train import TrainConfig, ensure_trained
 
 sns.set_theme(style="whitegrid", context="notebook")
@@ -565,28 +560,6 @@ plot_roc_curve(
     }
 )
 plt.show()
-
-# %% tags=["remove-cell"]
-# verdict of the real-MIAS cross-validation, for the conclusion (moves with this section)
-glue(
-    "c07_mias_cv_verdict",
-    difference_verdict(diff, better="beats", worse="trails"),
-    display=False,
-)
-glue(
-    "c07_mias_cnn_chance",
-    chance_verdict(
-        Interval(
-            cnn_row["roc_auc"],
-            cnn_row["roc_auc_low"],
-            cnn_row["roc_auc_high"],
-            0.95,
-            n_boot,
-            n_boot,
-        )
-    ),
-    display=False,
-)
 
 # %% [markdown]
 # ## The shortcut test
