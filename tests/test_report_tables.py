@@ -60,3 +60,9 @@ def test_numbers_stored_as_objects_format_and_align_as_numbers() -> None:
     text = markdown_table(frame)
     assert text.splitlines()[1] == "|---:|---:|"
     assert "| 3 | 0.002 |" in text
+
+
+def test_whole_rates_keep_their_decimals_and_whole_counts_lose_them() -> None:
+    out = format_frame(pd.DataFrame({"recall": [0.0, 1.0], "tiles": [192.0, 35.0]}))
+    assert out["recall"].tolist() == ["0.000", "1.000"]
+    assert out["tiles"].tolist() == ["192", "35"]

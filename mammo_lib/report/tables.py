@@ -80,10 +80,12 @@ def format_frame(
     for column in table.columns:
         places = decimals.get(column, 3) if isinstance(decimals, Mapping) else decimals
         values = _as_numbers(table[column])
-        if pd.api.types.is_float_dtype(values) and not (
-            values.dropna().map(float.is_integer).all()
-        ):
-            # one number of places down a column of fractions (1.500 above 2.000, not 2)
+        floats = pd.api.types.is_float_dtype(values)
+        present = values.dropna()
+        counts = floats and present.map(float.is_integer).all() and (present.abs() > 1).any()
+        if floats and not counts:
+            # one number of places down a column of fractions (1.500 above 2.000, not 2) and
+            # of rates that happen to be whole (a recall of 0 or 1 reads 0.000, 1.000)
             out[column] = [MISSING if pd.isna(v) else f"{v:.{places}f}" for v in values]
         else:
             out[column] = [format_value(v, places) for v in values]
