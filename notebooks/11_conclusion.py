@@ -64,8 +64,7 @@ book_table(
 #
 # ## Where the study's figures and tables are
 #
-# :::{list-table} The study's figures and tables {cite}`scuccimarra2018` and their
-# counterparts in this book.
+# :::{list-table} The study's figures and tables {cite}`scuccimarra2018` and where this book has them.
 # :name: tbl-11-map
 # :header-rows: 1
 # :widths: 30 40 30

@@ -50,3 +50,9 @@ def test_sweep_verdict_orders_by_weight() -> None:
     assert "accuracy 0.85 to 0.80" in text
     assert "does not rise" in sweep_verdict([1.0, 6.0], [0.5, 0.5], [0.8, 0.8])
     assert "only one value" in sweep_verdict([6.0], [0.5], [0.8])
+
+
+def test_baseline_verdict_reads_a_float32_accuracy_at_the_baseline_as_at() -> None:
+    import numpy as np
+
+    assert baseline_verdict(float(np.float32(40 / 52)), 1 - 12 / 52) == "at the all-normal baseline"

@@ -52,7 +52,12 @@ def p_value_verdict(p_value: float, alpha: float = 0.05) -> str:
 
 
 def baseline_verdict(value: float, baseline: float, name: str = "the all-normal baseline") -> str:
-    """An accuracy against a trivial classifier's: "above", "at" or "below" `name`."""
+    """An accuracy against a trivial classifier's: "above", "at" or "below" `name`.
+
+    Values within 1e-6 of the baseline are "at" it (Keras reports accuracies in float32).
+    """
+    if abs(value - baseline) <= 1e-6:
+        return f"at {name}"
     if value > baseline:
         return f"above {name}"
     if value < baseline:
