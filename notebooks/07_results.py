@@ -20,11 +20,12 @@
 # asking whether simple scanner-level image statistics, with no notion of a lesion, already
 # separate the classes {cite}`geirhos2020shortcut,zech2018confounding`.
 #
-# **Data.** Tables 1, 2 and 4 and {numref}`fig-07-contrast` come from models trained and
+# **Data.** {numref}`tbl-07-binary`, {numref}`tbl-07-multiclass`, {numref}`tbl-07-weights` and
+# {numref}`fig-07-contrast` come from models trained and
 # tested on tiles of *synthetic* stand-ins for CBIS-DDSM and DDSM scans (the real full
 # scans are not available to this book); they show that the pipeline works end to end and
-# how the metrics behave, not how the study's model does on real mammograms. Table 3 and the
-# MIAS sections use the *real* mini-MIAS {cite}`suckling1994mias`. Each table says which
+# how the metrics behave, not how the study's model does on real mammograms.
+# {numref}`tbl-07-mias` and the MIAS sections use the *real* mini-MIAS {cite}`suckling1994mias`. Each table says which
 # rows are which. The study's own published figures are shown beside ours for reference;
 # they are its numbers, on its data, computed its way.
 
@@ -217,6 +218,7 @@ book_table(
     "synthetic tiles (95% patient-bootstrap intervals; a tile is abnormal at P(abnormal) ≥ 0.5) "
     "and the study's published row on real CBIS-DDSM and DDSM (means over batches).",
     "tbl-07-binary",
+    columns_from=["dataset", "data"],
 )
 
 # %% [markdown]
@@ -286,6 +288,7 @@ book_table(
     "probable; recall = abnormal tiles predicted as any abnormal class; 95% patient-bootstrap "
     "intervals), with the study's published row (real data, per-batch means).",
     "tbl-07-multiclass",
+    columns_from=["dataset", "data"],
 )
 
 # %% [markdown]
@@ -368,6 +371,7 @@ book_table(
     "classifiers trained and tested on them in folds by woman (95% bootstrap intervals over "
     "women; abnormal at P(abnormal) ≥ 0.5), with the study's published row.",
     "tbl-07-mias",
+    columns_from=["dataset", "model"],
 )
 
 # %% [markdown]
@@ -428,10 +432,11 @@ glue(
     display=False,
 )
 book_table(
-    table4_text,
+    table4_text.assign(W=[f"W = {w:g}" for w in table4_text["W"]]),
     "Test performance of dataset-9 runs trained with different weights W of abnormal tiles "
     "(synthetic tiles; abnormal at P(abnormal) ≥ 0.5; 95% patient-bootstrap intervals).",
     "tbl-07-weights",
+    columns_from=["W"],
 )
 
 # %% [markdown]
@@ -684,6 +689,7 @@ book_table(
     "image statistics, for three synthetic comparisons and real MIAS, beside the ConvNet's "
     "AUC (95% bootstrap intervals over patients).",
     "tbl-07-shortcut",
+    columns_from=["comparison"],
 )
 
 # %% [markdown]

@@ -66,3 +66,24 @@ def test_whole_rates_keep_their_decimals_and_whole_counts_lose_them() -> None:
     out = format_frame(pd.DataFrame({"recall": [0.0, 1.0], "tiles": [192.0, 35.0]}))
     assert out["recall"].tolist() == ["0.000", "1.000"]
     assert out["tiles"].tolist() == ["192", "35"]
+
+
+def test_a_wide_table_turned_on_its_side_keeps_each_column_precision() -> None:
+    from mammo_lib.report.tables import transposed
+
+    wide = pd.DataFrame(
+        {
+            "dataset": ["9", "9"],
+            "source": ["this book", "study"],
+            "n": [35, np.nan],
+            "accuracy": ["0.829 [0.000, 0.989]", 0.9571],
+        }
+    )
+    side = transposed(wide, ["dataset", "source"])
+    assert list(side.columns) == ["9, this book", "9, study"]
+    assert side.loc["n"].tolist() == ["35", MISSING]
+    assert side.loc["accuracy"].tolist() == ["0.829 [0.000, 0.989]", "0.957"]
+    text = book_table(wide, "Side.", "tbl-side", columns_from=["dataset", "source"]).markdown()
+    assert "|  | 9, this book | 9, study |" in text
+    with pytest.raises(ValueError, match="tell the rows apart"):
+        transposed(wide, ["dataset"])

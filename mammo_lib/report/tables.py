@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -143,7 +143,11 @@ class BookTable:
         decimals: int | Mapping[str, int] = 3,
         *,
         index: bool = False,
+        columns_from: Sequence[str] | None = None,
     ) -> None:
+        if columns_from:
+            frame, index = transposed(frame, columns_from, decimals), True
+            decimals = 3
         if not name or any(ch.isspace() for ch in name):
             raise ValueError(f"table name must be one word, got {name!r}")
         if not caption.strip():
@@ -165,6 +169,27 @@ class BookTable:
         return f"{self.caption}\n{text}"
 
 
+def transposed(
+    frame: pd.DataFrame, columns_from: Sequence[str], decimals: int | Mapping[str, int] = 3
+) -> pd.DataFrame:
+    """A wide table turned on its side: one column per row of `frame`, headed by the values
+    of `columns_from` joined with ", ", one row per remaining column (cells formatted first,
+    so each keeps its own column's precision)."""
+    missing = [c for c in columns_from if c not in frame.columns]
+    if missing:
+        raise KeyError(f"columns_from names columns the table lacks: {missing}")
+    cells = format_frame(frame.drop(columns=list(columns_from)), decimals)
+    heads = [
+        ", ".join(format_value(v) for v in row)
+        for row in frame[list(columns_from)].itertuples(index=False)
+    ]
+    if len(set(heads)) != len(heads):
+        raise ValueError(f"columns_from {list(columns_from)} does not tell the rows apart: {heads}")
+    out = cells.T
+    out.columns = heads
+    return out.rename_axis("")
+
+
 def book_table(
     frame: pd.DataFrame,
     caption: str,
@@ -172,6 +197,11 @@ def book_table(
     decimals: int | Mapping[str, int] = 3,
     *,
     index: bool = False,
+    columns_from: Sequence[str] | None = None,
 ) -> BookTable:
-    """Return `frame` as a numbered, captioned table for the book (see :class:`BookTable`)."""
-    return BookTable(frame, caption, name, decimals, index=index)
+    """Return `frame` as a numbered, captioned table for the book (see :class:`BookTable`).
+
+    A table with many columns and few rows reads better on its side: `columns_from` names the
+    columns whose values head one column per row (see :func:`transposed`).
+    """
+    return BookTable(frame, caption, name, decimals, index=index, columns_from=columns_from)
