@@ -252,12 +252,12 @@ for group, classes in GROUPS.items():
     glue(f"c03_size_verdict_{key}", p_value_verdict(test.p_value), display=False)
     glue(f"c03_size_auc_{key}", test.auc, display=False)
 book_table(
-    pd.DataFrame(size_rows).T.rename_axis("lesions"),
+    pd.DataFrame(size_rows).T.rename_axis("lesions").reset_index(),
     "Are malignant MIAS abnormalities larger? One-sided Mann-Whitney U test of the radius "
     "(pixels of 0.2 mm), real mini-MIAS, lines with a radius.",
     "tbl-03-size-test",
     decimals={"median radius, benign": 1, "median radius, malignant": 1, "one-sided p": 4},
-    index=True,
+    columns_from=["lesions"],
 )
 
 # %% [markdown]

@@ -87,3 +87,10 @@ def test_a_wide_table_turned_on_its_side_keeps_each_column_precision() -> None:
     assert "|  | 9, this book | 9, study |" in text
     with pytest.raises(ValueError, match="tell the rows apart"):
         transposed(wide, ["dataset"])
+
+
+def test_wide_tables_are_set_compact() -> None:
+    narrow = book_table(pd.DataFrame({"a": [1], "b": [2]}), "Narrow.", "tbl-n").markdown()
+    wide = book_table(pd.DataFrame({c: [1] for c in "abcdefg"}), "Wide.", "tbl-w").markdown()
+    assert ":class:" not in narrow
+    assert ":class: table-sm small" in wide.splitlines()

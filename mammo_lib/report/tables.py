@@ -18,6 +18,9 @@ import pandas as pd
 #: What an empty cell shows.
 MISSING = "—"
 
+#: Tables with more columns than this are set in the compact style.
+COMPACT_ABOVE = 5
+
 
 def format_value(value: object, decimals: int = 3) -> str:
     """One cell as text: integers without ``.0``, floats with `decimals` places, no NaN.
@@ -159,7 +162,10 @@ class BookTable:
         """MyST source: a ``{table}`` directive around the pipe table."""
         body = markdown_table(self.frame, self.decimals, index=self.index)
         caption = " ".join(self.caption.split())
-        return f":::{{table}} {caption}\n:name: {self.name}\n:align: left\n\n{body}\n:::\n"
+        width = self.frame.shape[1] + (self.frame.index.nlevels if self.index else 0)
+        # wide tables in the theme's (Bootstrap's) compact style: smaller type, less padding
+        style = ":class: table-sm small\n" if width > COMPACT_ABOVE else ""
+        return f":::{{table}} {caption}\n:name: {self.name}\n:align: left\n{style}\n{body}\n:::\n"
 
     def _repr_markdown_(self) -> str:
         return self.markdown()
