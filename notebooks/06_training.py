@@ -195,19 +195,29 @@ glue(
     display=False,
 )
 called_abnormal = (main["val_recall"] > 0.9) & (main["val_accuracy"] < all_normal)
-glue("c06_n_degenerate", int(called_abnormal.sum()), display=False)
-glue(
-    "c06_degenerate_note",
-    f"In {int(called_abnormal.sum())} of {len(main)} epochs the run found over 90% of the "
-    "abnormal validation tiles while scoring below the all-normal accuracy: it called most "
-    "tiles abnormal, the degenerate answer that a large W invites when the classes are not "
-    "yet separated. Its recall then says little; the ROC AUC, which does not depend on the "
+called_normal = main["val_recall"] == 0
+glue("c06_n_degenerate", int(called_abnormal.sum() + called_normal.sum()), display=False)
+notes = []
+if called_abnormal.any():
+    notes.append(
+        f"In {int(called_abnormal.sum())} of {len(main)} epochs the run found over 90% of the "
+        "abnormal validation tiles while scoring below the all-normal accuracy: it called most "
+        "tiles abnormal, the degenerate answer that a large W invites when the classes are not "
+        "yet separated."
+    )
+if called_normal.any():
+    notes.append(
+        f"In {int(called_normal.sum())} of {len(main)} epochs it found no abnormal validation "
+        "tile at all: it called every tile normal, the other degenerate answer, which a run too "
+        "short to separate the classes gives."
+    )
+notes.append(
+    "Where either happens the recall says little; the ROC AUC, which does not depend on the "
     "threshold, is the better guide."
-    if called_abnormal.any()
-    else "In no epoch did the run buy its recall by calling most tiles abnormal (recall above "
-    "0.9 with an accuracy below the all-normal baseline).",
-    display=False,
+    if notes
+    else "In no epoch did the run call almost every validation tile abnormal, or every one normal."
 )
+glue("c06_degenerate_note", " ".join(notes), display=False)
 print(f"run folder: runs/{runs[pos_weight].run_dir.name}")
 
 # %% [markdown]
