@@ -1,6 +1,13 @@
 # %% [markdown]
 # # Training the ConvNets
 #
+# **Verdict.** Model 1.0.0.35 trains end to end on the project's tiles: after
+# {glue:text}`c06_epochs` epochs with W = {glue:text}`c06_w` its validation ROC AUC is
+# {glue:text}`c06_val_auc:.3f` and its validation accuracy is
+# {glue:text}`c06_val_vs_baseline` ({glue:text}`c06_all_normal_acc:.3f`,
+# {numref}`fig-06-curves`). The tiles are synthetic, so this shows how training behaves, not
+# how well the study's model detects lesions.
+#
 # This chapter trains the study's best model, the VGG-like network 1.0.0.35
 # {cite}`scuccimarra2018`, on a tile dataset built by the project's own pipeline, and shows
 # what the study showed in its figures 5 to 7: training and validation accuracy and recall,
