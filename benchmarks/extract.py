@@ -91,7 +91,7 @@ def compare_decoders(paths: list[str]) -> None:
     """CPU seconds per view of every LJPEG decoder; each must equal the reference."""
     import numpy as np
 
-    from mammo_lib.sources.ddsm import LJPEG_DECODERS, read_ljpeg
+    from mammo_lib.imaging.ljpeg import LJPEG_DECODERS, read_ljpeg
 
     times: dict[str, list[float]] = {name: [] for name in LJPEG_DECODERS}
     identical = True

@@ -76,7 +76,8 @@ def end_to_end(pixels: np.ndarray, image_size: int, width: float, repeats: int) 
 
     import keras
 
-    from mammo_lib.scan.predict import Predictor, predict_scan, read_scan, write_prediction
+    from mammo_lib.imaging.read import read_scan
+    from mammo_lib.scan.predict import Predictor, predict_scan, write_prediction
     from mammo_lib.sources.synthetic.dicom_writer import write_dicom
     from mammo_lib.train import TrainConfig, build_training_model
     from mammo_lib.train.config import write_json_atomic
@@ -125,7 +126,7 @@ def bench(
     """Time both paths for one model input size; return seconds and the agreement."""
     import keras
 
-    from mammo_lib.extract.common import to_uint8
+    from mammo_lib.imaging.intensity import to_uint8
     from mammo_lib.models import build_model
     from mammo_lib.scan.fcn import probability_map, to_fully_convolutional
     from mammo_lib.scan.predict import resample

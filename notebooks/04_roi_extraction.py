@@ -30,12 +30,13 @@ from mammo_lib.dataset.build import ensure_dataset
 from mammo_lib.dataset.labels import CLASS_NAMES
 from mammo_lib.dataset.review import sample_tiles
 from mammo_lib.extract import cbis, mias, normals
-from mammo_lib.extract.common import cut, ddsm_to_uint8, resize, scan_rng, to_uint8
+from mammo_lib.extract.common import cut, scan_rng
 from mammo_lib.extract.figures import draw_boxes, tile_grid
 from mammo_lib.imaging.dicom import read_dicom
-from mammo_lib.imaging.pgm import read_pgm
+from mammo_lib.imaging.intensity import resize
+from mammo_lib.imaging.read import read_scan
 from mammo_lib.report.tables import book_table
-from mammo_lib.sources.ddsm import read_ljpeg
+from mammo_lib.sources.ddsm import read_view
 from mammo_lib.sources.mias import load_mias
 from mammo_lib.sources.synthetic import ensure_synthetic_tree, load_tree
 
@@ -59,10 +60,23 @@ glue("c04_tile_size", tile_size, display=False)
 # and a pathology (benign or malignant) and type (mass or calcification), as in the CBIS-DDSM
 # case tables:
 
-# %% tags=["hide-input"]
-lesions[
-    ["roi_id", "abnormality_type", "pathology", "bbox_row0", "bbox_col0", "bbox_row1", "bbox_col1"]
-].head(8)
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
+book_table(
+    lesions[
+        [
+            "roi_id",
+            "abnormality_type",
+            "pathology",
+            "bbox_row0",
+            "bbox_col0",
+            "bbox_row1",
+            "bbox_col1",
+        ]
+    ].head(8),
+    "The first abnormalities of the synthetic CBIS-DDSM tree, with their ROI bounding boxes "
+    "(rows and columns of the full scan).",
+    "tbl-04-lesions",
+)
 
 # %% [markdown]
 # ## Method 2: fixed context, random crops
@@ -85,7 +99,7 @@ for kind in ("mass", "calcification"):
         examples[kind] = rows.iloc[0]
 scans8, boxes, crops_m1, crops_m2 = {}, {}, {}, {}
 for kind, row in examples.items():
-    scan8 = to_uint8(read_dicom(row["scan_path"]))
+    scan8 = read_scan(row["scan_path"]).image
     box = cbis.roi_box_from_mask(read_dicom(row["mask_path"]) > 0, scan8.shape)
     scans8[kind], boxes[kind] = scan8, box
     crops_m2[kind] = cbis.method2_crops(
@@ -189,7 +203,7 @@ plt.show()
 review = []
 example_view = None
 for row in tree.normals.itertuples(index=False):
-    scan8 = ddsm_to_uint8(read_ljpeg(row.ljpeg_path), row.digitizer, site=row.case[:1])
+    scan8 = read_view(row.ljpeg_path).image
     found = normals.normal_tiles(
         scan8,
         row.digitizer,
@@ -267,7 +281,7 @@ margin = crop_size // 2
 n_tried = 0
 for subject, rows in lesions.groupby("subject_id", sort=False):
     n_tried += 1
-    bg_scan = to_uint8(read_dicom(rows["scan_path"].iloc[0]))
+    bg_scan = read_scan(rows["scan_path"].iloc[0]).image
     roi_boxes = [
         cbis.roi_box_from_mask(read_dicom(p) > 0, bg_scan.shape) for p in rows["mask_path"]
     ]
@@ -334,7 +348,7 @@ line = (
     .sort_values("radius")
     .iloc[len(mias_data.abnormalities.dropna(subset=["radius"])) // 2]
 )
-image = read_pgm(mias_data.path(line["refnum"]))
+image = read_scan(mias_data.path(line["refnum"])).image
 scaled = mias.scale_scan(image)
 box_d = mias.mias_roi_box(line["x"], line["y"], line["radius"], image.shape[0])
 box_r = mias.mias_roi_box(line["x"], line["y"], line["radius"], image.shape[0], use_radius=True)

@@ -13,6 +13,7 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
+from mammo_lib.imaging.errors import ImageReadError
 from mammo_lib.sources.cbis_ddsm import (
     CASE_TABLE_FILES,
     COLUMNS,
@@ -23,7 +24,7 @@ from mammo_lib.sources.cbis_ddsm import (
     read_case_tables,
     split_csv_path,
 )
-from mammo_lib.sources.report import ImageReadError, SkipReport
+from mammo_lib.sources.report import SkipReport
 
 # --------------------------------------------------------------------------------------------
 # Case tables (real files)

@@ -14,6 +14,7 @@ from mammo_lib.dataset.recipes import get_recipe
 from mammo_lib.dataset.tasks import ScanTask, load_result, run_task
 from mammo_lib.extract import cbis, common, normals
 from mammo_lib.imaging.dicom import read_dicom
+from mammo_lib.imaging.intensity import to_uint8
 from mammo_lib.sources.synthetic import ensure_synthetic_tree, load_tree
 
 CASES, SEED = 8, 3
@@ -43,7 +44,7 @@ def test_mask_box_is_the_ground_truth_box(tree):
 def test_background_tiles_of_a_synthetic_scan_avoid_its_lesions(tree):
     subject = tree.lesions.subject_id.iloc[0]
     lesions = tree.lesions[tree.lesions.subject_id == subject]
-    scan8 = common.to_uint8(read_dicom(lesions.scan_path.iloc[0]))
+    scan8 = to_uint8(read_dicom(lesions.scan_path.iloc[0]))
     boxes = [
         (r.bbox_row0, r.bbox_col0, r.bbox_row1, r.bbox_col1)
         for r in lesions.itertuples(index=False)

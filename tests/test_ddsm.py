@@ -8,16 +8,18 @@ import imagecodecs
 import numpy as np
 import pytest
 
-from mammo_lib.sources import ddsm
+from mammo_lib.imaging import ljpeg
+from mammo_lib.imaging.errors import ImageReadError
+from mammo_lib.imaging.intensity import ddsm_to_uint8
+from mammo_lib.imaging.ljpeg import ljpeg_header, read_ljpeg
 from mammo_lib.sources.ddsm import (
     IcsFormatError,
     ViewInfo,
     find_normal_cases,
-    ljpeg_header,
+    ics_for,
     read_ics,
-    read_ljpeg,
+    read_view,
 )
-from mammo_lib.sources.report import ImageReadError
 
 SEED = 20181126
 SHAPES = {"LEFT_CC": (52, 36), "LEFT_MLO": (50, 38), "RIGHT_CC": (48, 34), "RIGHT_MLO": (54, 40)}
@@ -113,7 +115,7 @@ def test_ljpeg_round_trip_is_bit_exact(tmp_path: Path, bits: int) -> None:
     for view, image in images.items():
         path = folder / f"A_0002_1.{view}.LJPEG"
         assert ljpeg_header(path).precision == bits
-        decoded = read_ljpeg(path, header.views[view])
+        decoded = read_ljpeg(path, header.views[view].shape)
         assert decoded.dtype == np.uint16
         np.testing.assert_array_equal(decoded, image)
 
@@ -140,7 +142,7 @@ def test_both_decoders_are_exact_for_every_predictor(
     for encoder, stream in streams.items():
         path = tmp_path / f"{encoder}.LJPEG"
         path.write_bytes(stream)
-        for decoder in (*ddsm.LJPEG_DECODERS, "auto"):
+        for decoder in (*ljpeg.LJPEG_DECODERS, "auto"):
             decoded = read_ljpeg(path, decoder=decoder)
             np.testing.assert_array_equal(decoded, image, err_msg=f"{encoder} -> {decoder}")
 
@@ -159,10 +161,10 @@ def test_auto_decoder_falls_back_to_the_reference(
         return np.zeros((3, 4), np.uint16)
 
     for fast in (refuse, wrong_size):
-        monkeypatch.setitem(ddsm.LJPEG_DECODERS, "libjpeg-turbo", fast)
-        monkeypatch.setitem(ddsm.LJPEG_DECODERS, "lj92", fast)
+        monkeypatch.setitem(ljpeg.LJPEG_DECODERS, "libjpeg-turbo", fast)
+        monkeypatch.setitem(ljpeg.LJPEG_DECODERS, "lj92", fast)
         np.testing.assert_array_equal(read_ljpeg(path), image)
-    monkeypatch.setitem(ddsm.LJPEG_DECODERS, "libjpeg", refuse)
+    monkeypatch.setitem(ljpeg.LJPEG_DECODERS, "libjpeg", refuse)
     with pytest.raises(ImageReadError, match=r"x\.LJPEG.*libjpeg-turbo: .*lj92: .*libjpeg: "):
         read_ljpeg(path)
     with pytest.raises(ValueError, match="unknown decoder 'pvrg'"):
@@ -181,13 +183,13 @@ def test_a_fast_decoder_that_disagrees_with_the_reference_is_dropped(
         calls.append(1)
         return imagecodecs.ljpeg_decode(data) + 1
 
-    monkeypatch.setattr(ddsm, "_DECODER_CHECKS", {})
-    monkeypatch.setitem(ddsm.LJPEG_DECODERS, "libjpeg-turbo", off_by_one)
+    monkeypatch.setattr(ljpeg, "_DECODER_CHECKS", {})
+    monkeypatch.setitem(ljpeg.LJPEG_DECODERS, "libjpeg-turbo", off_by_one)
     with pytest.warns(RuntimeWarning, match=r"x\.LJPEG: the libjpeg-turbo decoder disagrees"):
         np.testing.assert_array_equal(read_ljpeg(path), image)
     np.testing.assert_array_equal(read_ljpeg(path), image)  # lj92 now, after its own check
     assert len(calls) == 1
-    assert ddsm._DECODER_CHECKS == {"libjpeg-turbo": False, "lj92": True}
+    assert ljpeg._DECODER_CHECKS == {"libjpeg-turbo": False, "lj92": True}
 
 
 def test_swapped_header_is_reshaped_with_a_warning(tmp_path: Path) -> None:
@@ -198,11 +200,11 @@ def test_swapped_header_is_reshaped_with_a_warning(tmp_path: Path) -> None:
     path.write_bytes(imagecodecs.ljpeg_encode(image.reshape(20, 30), bitspersample=12))
     view = ViewInfo(lines=30, pixels_per_line=20, bits_per_pixel=12, resolution_um=42.0)
     with pytest.warns(UserWarning, match="reshaped"):
-        decoded = read_ljpeg(path, view)
+        decoded = read_ljpeg(path, view.shape)
     np.testing.assert_array_equal(decoded, image)
     wrong = ViewInfo(lines=31, pixels_per_line=20, bits_per_pixel=12, resolution_um=42.0)
     with pytest.raises(ImageReadError, match="disagrees with the .ics"):
-        read_ljpeg(path, wrong)
+        read_ljpeg(path, wrong.shape)
 
 
 def test_truncated_ljpeg_names_the_file(tmp_path: Path) -> None:
@@ -244,7 +246,7 @@ def test_find_normal_cases(tmp_path: Path) -> None:
     assert not table["header_swapped"].any()
     for row in table.itertuples():
         view = ViewInfo(row.lines, row.pixels_per_line, row.bits, row.resolution_um)
-        assert read_ljpeg(row.path, view).shape == (row.lines, row.pixels_per_line)
+        assert read_ljpeg(row.path, view.shape).shape == (row.lines, row.pixels_per_line)
     # a volume folder works as root too
     assert len(find_normal_cases(tmp_path / "cases" / "normals" / "normal_07")[0]) == 4
 
@@ -275,3 +277,32 @@ def test_overlay_views_are_not_normal(tmp_path: Path) -> None:
     table, report = find_normal_cases(tmp_path)
     assert table.empty
     assert len(report) == 4 and all("overlay" in reason for _, reason in report)
+
+
+def test_read_view_reads_through_the_digitizers_calibration(tmp_path: Path) -> None:
+    write_case(tmp_path, "normal_01", 2)
+    write_case(tmp_path, "normal_07", 3004, letter="B", bits=12, digitizer="LUMISYS LASER")
+    write_case(tmp_path, "normal_08", 4010, letter="D", bits=12, digitizer="HOWTEK MULTIRAD850")
+    table, _ = find_normal_cases(tmp_path)
+    for row in table.itertuples():
+        scan = read_view(row.path)
+        assert (scan.file_format, scan.digitizer, scan.bits) == ("ljpeg", row.digitizer, row.bits)
+        assert scan.laterality == row.side[0] and scan.pixel_spacing_mm is None
+        raw = read_ljpeg(row.path, (row.lines, row.pixels_per_line))
+        np.testing.assert_array_equal(scan.pixels, raw)
+        # the calibration of the case's own digitizer and site (Howtek D differs from A)
+        expected = ddsm_to_uint8(raw, row.digitizer, site=row.case_id[0])
+        np.testing.assert_array_equal(scan.image, expected)
+        assert scan.image.dtype == np.uint8
+        assert ics_for(row.path).case_id == row.case_id
+    howtek = table[table["digitizer"] == "HOWTEK"].iloc[0]
+    raw = read_ljpeg(howtek.path)
+    assert not np.array_equal(read_view(howtek.path).image, ddsm_to_uint8(raw, "HOWTEK", "A"))
+
+
+def test_read_view_without_its_ics_names_the_file(tmp_path: Path) -> None:
+    write_case(tmp_path, "normal_01", 2)
+    folder = tmp_path / "cases" / "normals" / "normal_01" / "case0002"
+    (folder / "A-0002-1.ics").unlink()
+    with pytest.raises(IcsFormatError, match="A_0002_1.LEFT_CC.LJPEG.*no .ics"):
+        read_view(folder / "A_0002_1.LEFT_CC.LJPEG")

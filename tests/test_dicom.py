@@ -18,7 +18,9 @@ from pydicom.uid import (
     generate_uid,
 )
 
-from mammo_lib.imaging.dicom import ImageReadError, dicom_kind, read_dicom, to_uint8
+from mammo_lib.imaging.dicom import read_dicom
+from mammo_lib.imaging.errors import ImageReadError
+from mammo_lib.sources.cbis_ddsm import dicom_kind
 
 SEED = 20181126
 
@@ -123,18 +125,6 @@ def test_voi_with_monochrome1(tmp_path: Path) -> None:
     )
     windowed = read_dicom(path, apply_voi=True)
     assert windowed[0, 0] > windowed[0, 1]  # stored 0 is white in MONOCHROME1
-
-
-def test_to_uint8() -> None:
-    image = np.array([[0, 257, 65535, 32896]], dtype=np.uint16)
-    np.testing.assert_array_equal(to_uint8(image), [[0, 1, 255, 128]])
-    np.testing.assert_array_equal(to_uint8(image, in_range=(0, 257)), [[0, 255, 255, 255]])
-    twelve = np.array([[0, 4095, 2048]], dtype=np.uint16)
-    np.testing.assert_array_equal(to_uint8(twelve, in_range=(0, 4095)), [[0, 255, 128]])
-    np.testing.assert_array_equal(to_uint8(twelve, in_range="image"), [[0, 255, 128]])
-    assert to_uint8(np.full((2, 2), 7, np.uint16), in_range="image").max() == 0
-    mask = np.array([[0, 255]], dtype=np.uint8)
-    np.testing.assert_array_equal(to_uint8(mask), mask)
 
 
 def test_truncated_file_names_the_file(tmp_path: Path) -> None:

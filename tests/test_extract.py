@@ -7,6 +7,7 @@ import pytest
 
 from mammo_lib.extract import cbis, common, mias, normals
 from mammo_lib.extract.common import ExtractionSkip
+from mammo_lib.imaging.intensity import resize
 
 CROP, OUT = 60, 30  # small stand-ins for the study's 598 -> 299
 
@@ -34,31 +35,6 @@ def test_scan_rng_depends_on_seed_and_id_only():
     assert (a == b).all() and not (a == c).all() and not (a == d).all()
 
 
-def test_to_uint8_scales_by_bit_depth():
-    scan = np.array([[0, 4095], [2048, 1]], dtype=np.uint16)
-    out = common.to_uint8(scan)
-    assert out.dtype == np.uint8
-    assert out.tolist() == [[0, 255], [round(2048 * 255 / 4095), 0]]
-    assert common.to_uint8(scan, bits=16).max() == round(4095 * 255 / 65535)
-    with pytest.raises(ValueError, match="unsigned"):
-        common.to_uint8(np.zeros((2, 2), dtype=np.float32))
-
-
-def test_random_flip_rot_is_a_symmetry_of_the_square():
-    tile = np.arange(16, dtype=np.uint8).reshape(4, 4)
-    rng = np.random.default_rng(0)
-    seen = set()
-    symmetries = set()
-    for k in range(4):
-        r = np.rot90(tile, k)
-        symmetries |= {r.tobytes(), r[:, ::-1].tobytes()}
-    for _ in range(64):
-        out = common.random_flip_rot(tile, rng)
-        assert out.tobytes() in symmetries
-        seen.add(out.tobytes())
-    assert len(seen) == 8
-
-
 def test_method2_small_roi_random_crops_contain_context():
     scan = _scan()
     box = (150, 100, 180, 140)  # 30 x 40, smaller than the crop
@@ -77,7 +53,7 @@ def test_method2_small_roi_random_crops_contain_context():
         assert center[0] - side / 2 - 1 <= r0 and r1 <= center[0] + side / 2 + 1
         assert center[1] - side / 2 - 1 <= c0 and c1 <= center[1] + side / 2 + 1
         # the tile is the resized window, up to a flip/rotation
-        window = common.resize(scan[r0:r1, c0:c1], OUT)
+        window = resize(scan[r0:r1, c0:c1], OUT)
         assert any(
             np.array_equal(np.rot90(w, k), crop.tile)
             for w in (window, window[:, ::-1], window[::-1, :], window[::-1, ::-1])
@@ -277,37 +253,3 @@ def test_mias_crops_on_a_small_scan():
         mias.mias_crops(image, 64, 400, 5, np.random.default_rng(0), crop_size=40, out_size=40)
     with pytest.raises(ExtractionSkip, match="roi-larger-than-scan"):
         mias.mias_crops(image, 64, 64, 500, np.random.default_rng(0), crop_size=40, out_size=40)
-
-
-@pytest.mark.parametrize(
-    ("digitizer", "site"),
-    [
-        ("DBA 21", "A"),
-        ("LUMISYS LASER", "B"),
-        ("HOWTEK MULTIRAD850", "A"),
-        ("HOWTEK MULTIRAD850", "D"),
-    ],
-)
-def test_ddsm_calibration_matches_the_generators_inverse(digitizer, site):
-    from mammo_lib.sources.synthetic.digitizers import grey_to_od
-
-    grey = np.array([[10, 500], [2000, 4000]], dtype=np.uint16)
-    np.testing.assert_allclose(
-        common.ddsm_optical_density(grey, digitizer, site),
-        grey_to_od(grey, digitizer, site),
-        rtol=1e-5,
-    )
-    out = common.ddsm_to_uint8(grey, digitizer, site)
-    assert out.dtype == np.uint8
-    # denser film (higher OD) is darker
-    od = common.ddsm_optical_density(grey, digitizer, site).ravel()
-    assert np.all(np.diff(out.ravel()[np.argsort(od)].astype(int)) <= 0)
-    with pytest.raises(ExtractionSkip, match="unknown-digitizer"):
-        common.ddsm_to_uint8(grey, "AGFA", site)
-
-
-def test_ddsm_lookup_table_equals_the_direct_formula():
-    grey = np.random.default_rng(0).integers(0, 65536, (50, 40)).astype(np.uint16)
-    for digitizer in ("DBA 21", "LUMISYS LASER", "HOWTEK 960"):
-        direct = common.ddsm_to_uint8(grey.astype(np.float64), digitizer, "D")
-        np.testing.assert_array_equal(common.ddsm_to_uint8(grey, digitizer, "D"), direct)

@@ -11,11 +11,11 @@ import pytest
 from PIL import Image
 
 from mammo_lib.cli import main
+from mammo_lib.imaging.read import read_scan
 from mammo_lib.scan.predict import (
     DEFAULT_SOURCE_SPACING_MM,
     Predictor,
     predict_scan,
-    read_scan,
     training_scale,
 )
 
@@ -276,7 +276,7 @@ def test_jpeg_lossless_12_bit_dicom(
     from pydicom.encaps import encapsulate
     from pydicom.uid import JPEGLosslessSV1, SecondaryCaptureImageStorage, generate_uid
 
-    from mammo_lib.extract.common import to_uint8
+    from mammo_lib.imaging.intensity import to_uint8
 
     pixels = (pydicom.dcmread(synthetic_dicoms["mono2"]).pixel_array >> 4).astype(np.uint16)
     meta = FileMetaDataset()

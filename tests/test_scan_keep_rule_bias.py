@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from mammo_lib.extract.normals import KEEP_RULES
+from mammo_lib.imaging.read import Scan
 from mammo_lib.scan.keep_rule_bias import cell_keep_table, keep_rule_bias
-from mammo_lib.scan.predict import LoadedScan, ScanPrediction
+from mammo_lib.scan.predict import ScanPrediction
 from mammo_lib.scan.regions import MapGeometry
 
 
@@ -17,7 +18,7 @@ def _prediction(image: np.ndarray, prob_map: np.ndarray, tissue=None) -> ScanPre
     # model pixels = scan pixels, 20-pixel windows every 20 pixels: cell (i, j) is the block
     # image[20 i : 20 i + 20, 20 j : 20 j + 20]
     geometry = MapGeometry(stride=20, tile=(20, 20), scale=(1.0, 1.0), scan_shape=image.shape)
-    scan = LoadedScan(Path("x.png"), image, None, "png")
+    scan = Scan(Path("x.png"), image, "png", image, 8, "8-bit PNG")
     return ScanPrediction(
         scan,
         prob_map,

@@ -48,7 +48,7 @@ def test_mask_covers_the_breast_and_excludes_artifacts_and_air(seed: int) -> Non
 
 
 def test_real_mias_scan_excludes_the_film_label() -> None:
-    from mammo_lib.scan.predict import read_scan
+    from mammo_lib.imaging.read import read_scan
     from mammo_lib.sources.registry import fetch
 
     image = read_scan(fetch("mias") / "mdb002.pgm").image

@@ -21,9 +21,10 @@ from pydicom.uid import ExplicitVRLittleEndian, RLELossless
 
 from mammo_lib.cli import main
 from mammo_lib.imaging.dicom import read_dicom
+from mammo_lib.imaging.ljpeg import read_ljpeg
 from mammo_lib.imaging.spectrum import fit_power_law, radial_power_spectrum, rebin
 from mammo_lib.sources.cbis_ddsm import locate_files, read_case_tables
-from mammo_lib.sources.ddsm import find_normal_cases, read_ics, read_ljpeg
+from mammo_lib.sources.ddsm import find_normal_cases, read_ics
 from mammo_lib.sources.registry import fetch
 from mammo_lib.sources.synthetic import (
     DIGITIZERS,
@@ -397,7 +398,7 @@ def test_normals_are_read_back_completely(tree) -> None:
         assert letter in DIGITIZERS[expected["digitizer"]].letters
         assert row.bits == DIGITIZERS[expected["digitizer"]].bits
         assert row.resolution_um == DIGITIZERS[expected["digitizer"]].resolution_um
-        image = read_ljpeg(row.path, header.views[f"{row.side}_{row.view}"])
+        image = read_ljpeg(row.path, header.views[f"{row.side}_{row.view}"].shape)
         assert image.shape == (expected["rows"], expected["cols"])
         assert image.max() < 2**row.bits
         assert not row.header_swapped

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-HELP = "heatmaps, scan probabilities and regions for whole scans (DICOM, PGM, PNG)"
+HELP = "heatmaps, scan probabilities and regions for whole scans (DICOM, DDSM LJPEG, PGM, PNG)"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,7 +22,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "and the others still processed; the exit code is 1 if any scan failed."
         ),
     )
-    parser.add_argument("scans", nargs="+", type=Path, metavar="SCAN", help="DICOM, PGM or PNG")
+    parser.add_argument(
+        "scans",
+        nargs="+",
+        type=Path,
+        metavar="SCAN",
+        help="DICOM, DDSM LJPEG (with its .ics), PGM or PNG",
+    )
     parser.add_argument(
         "--model", required=True, type=Path, metavar="RUN", help="run folder (best.keras)"
     )
@@ -87,7 +93,9 @@ def _unique_stems(paths: list[Path]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Predict every scan; return 0, 1 when some scan failed, 2 when the run cannot be used."""
-    from mammo_lib.scan.predict import Predictor, predict_scan, read_scan, write_prediction
+    from mammo_lib.imaging.read import read_scan, sniff
+    from mammo_lib.scan.predict import Predictor, predict_scan, write_prediction
+    from mammo_lib.sources.ddsm import read_view
 
     try:
         predictor = Predictor.from_run(args.model, threshold=args.threshold, refine=args.refine)
@@ -97,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     failed = 0
     for path, stem in zip(args.scans, _unique_stems(args.scans), strict=True):
         try:
-            scan = read_scan(path)
+            scan = read_view(path) if sniff(path) == "ljpeg" else read_scan(path)
             prediction = predict_scan(
                 predictor,
                 scan,

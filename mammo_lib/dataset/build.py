@@ -25,7 +25,6 @@ import json
 import math
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -54,6 +53,7 @@ from mammo_lib.dataset.tasks import (
     load_result,
     run_task,
 )
+from mammo_lib.io import write_text
 
 MANIFEST = "manifest.json"
 RECORDS = "records.csv"
@@ -443,14 +443,7 @@ def _counts(index: pd.DataFrame) -> dict[str, Any]:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text(path, text)
 
 
 def dataset_dir(recipe: Recipe, plan_: Plan, seed: int, root: Path | None = None) -> Path:

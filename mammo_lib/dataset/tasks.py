@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,11 @@ from mammo_lib.dataset.labels import binary
 from mammo_lib.dataset.png import encode_png
 from mammo_lib.dataset.recipes import Recipe
 from mammo_lib.extract import cbis, mias, normals
-from mammo_lib.extract.common import Box, ExtractionSkip, ddsm_to_uint8, scan_rng, to_uint8
-from mammo_lib.sources.report import ImageReadError
+from mammo_lib.extract.common import Box, ExtractionSkip, scan_rng
+from mammo_lib.imaging.errors import ImageReadError
+from mammo_lib.imaging.intensity import UnknownDigitizer
+from mammo_lib.imaging.read import read_scan
+from mammo_lib.io import atomic_open
 
 #: Bump when the task output or the extraction code changes (it is part of the dataset key).
 #: 2: tiles PNG-encoded at zlib level 1 through imagecodecs.
@@ -134,31 +136,36 @@ def _normal_rule(recipe: Recipe, digitizer: str) -> normals.KeepRule:
 
 
 def _read_cbis_scan(path: str) -> np.ndarray:
-    from mammo_lib.imaging.dicom import read_dicom
-
-    return read_dicom(path)
+    """A CBIS-DDSM scan in 8 bits, as :func:`mammo_lib.imaging.read.read_scan` gives it."""
+    return read_scan(path).image
 
 
 def _read_ddsm_scan(task: ScanTask) -> np.ndarray:
     """Read a DDSM view checked against its ``.ics`` geometry, in 8 bits through optical density."""
     import warnings
 
-    from mammo_lib.sources.ddsm import ViewInfo, read_ljpeg
+    from mammo_lib.sources.ddsm import ViewInfo
 
     info = task.extra.get("view_info")
     view = ViewInfo(*info) if info else None
     with warnings.catch_warnings():
         # swapped headers are reshaped and listed by the finder; other warnings go through
         warnings.filterwarnings("ignore", message=".*pixel stream reshaped", category=UserWarning)
-        image = read_ljpeg(task.path, view)
-    return ddsm_to_uint8(image, task.digitizer, site=task.patient_id[:1])
+        scan = read_scan(
+            task.path,
+            digitizer=task.digitizer,
+            site=task.patient_id[:1],
+            shape=view.shape if view else None,
+            bits=view.bits_per_pixel if view else None,
+        )
+    return scan.image
 
 
 def _run_cbis(task: ScanTask, recipe: Recipe, rng: np.random.Generator) -> tuple[list, list]:
     records: list[dict] = []
     skips: list[dict] = []
     try:
-        scan8 = to_uint8(_read_cbis_scan(task.path))
+        scan8 = _read_cbis_scan(task.path)
     except (ImageReadError, OSError, ValueError) as error:
         for roi in task.rois:
             skips.append(_skip(task.path, "unreadable-scan", f"{roi.roi_id}: {error}", task))
@@ -224,6 +231,8 @@ def _run_ddsm(task: ScanTask, recipe: Recipe, rng: np.random.Generator) -> tuple
         return [], [_skip(task.path, skip.reason, skip.detail, task)]
     try:
         scan8 = _read_ddsm_scan(task)
+    except UnknownDigitizer as error:
+        return [], [_skip(task.path, error.reason, error.detail, task)]
     except (ImageReadError, OSError, ValueError) as error:
         return [], [_skip(task.path, "unreadable-scan", str(error), task)]
     try:
@@ -244,10 +253,8 @@ def _run_ddsm(task: ScanTask, recipe: Recipe, rng: np.random.Generator) -> tuple
 
 
 def _run_mias(task: ScanTask, recipe: Recipe, rng: np.random.Generator) -> tuple[list, list]:
-    from mammo_lib.imaging.pgm import read_pgm
-
     try:
-        image = read_pgm(task.path)
+        image = read_scan(task.path).image
     except (ImageReadError, OSError, ValueError) as error:
         return [], [_skip(task.path, "unreadable-scan", str(error), task)]
     records: list[dict] = []
@@ -326,12 +333,5 @@ def load_result(path: str | os.PathLike[str]) -> dict:
 
 
 def _atomic_pickle(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump(obj, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as handle:
+        pickle.dump(obj, handle, protocol=pickle.HIGHEST_PROTOCOL)

@@ -37,6 +37,7 @@ import tensorflow as tf
 
 from mammo_lib.dataset.labels import LABELS
 from mammo_lib.dataset.png import encode_png
+from mammo_lib.io import atomic_path
 
 #: Allowed values of ``source``.
 SOURCES: tuple[str, ...] = ("cbis-ddsm", "ddsm", "mias", "cbis-background")
@@ -109,18 +110,11 @@ def write_shard(path: str | os.PathLike[str], examples: Iterable[Mapping[str, An
         Number of records written.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     count = 0
-    try:
-        with tf.io.TFRecordWriter(str(tmp)) as writer:
-            for example in examples:
-                writer.write(serialize_example(example))
-                count += 1
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path) as tmp, tf.io.TFRecordWriter(str(tmp)) as writer:
+        for example in examples:
+            writer.write(serialize_example(example))
+            count += 1
     return count
 
 

@@ -31,7 +31,7 @@ from mammo_lib.dataset.labels import mias_label
 from mammo_lib.extract.common import ExtractionSkip, cut, scan_rng
 from mammo_lib.extract.mias import MIAS_SCALE, mias_crops, mias_roi_box
 from mammo_lib.extract.normals import background_tiles, keep_rule, normal_tiles, tile_stats
-from mammo_lib.imaging.pgm import read_pgm
+from mammo_lib.imaging.read import read_scan
 from mammo_lib.sources.mias import MiasData, load_mias
 
 #: Bump when the extraction changes, so cached tile sets are rebuilt.
@@ -140,7 +140,7 @@ def extract_mias_tiles(
         if not path.exists():
             skipped.append(dict(scan_id=refnum, line_no=0, reason="missing-file", detail=str(path)))
             continue
-        scan = read_pgm(path)
+        scan = read_scan(path).image
         rng = scan_rng(c.seed, "mias-cv", refnum)
         base = dict(scan_id=refnum, patient_id=f"mias-{image_row['patient']:03d}", source="mias")
         lines = mias.lines(refnum)

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mammo_lib.io import atomic_path
+
 #: Id and label columns copied from each TFRecord into the predictions table.
 ID_COLUMNS: tuple[str, ...] = (
     "scan_id",
@@ -122,9 +124,8 @@ def write_predictions(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path
     """Write a predictions table as CSV atomically (temporary name, then rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    table.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
     return path
 
 

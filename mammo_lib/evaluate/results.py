@@ -25,6 +25,7 @@ from mammo_lib.evaluate.predict import (
     write_predictions,
 )
 from mammo_lib.evaluate.shortcut import ShortcutResult, shortcut_test, tile_statistics
+from mammo_lib.io import write_text
 
 #: Metrics reported for 5-class predictions (see :func:`multiclass_metrics`).
 MULTICLASS_REPORTED: tuple[str, ...] = (
@@ -83,9 +84,7 @@ def ensure_predictions(
         return read_predictions(out)
     table = predict_tiles(model_path, dataset_dir, split, batch_size=batch_size)
     write_predictions(table, out)
-    tmp = stamp.with_name(f".{stamp.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(key))
-    os.replace(tmp, stamp)
+    write_text(stamp, json.dumps(key))
     return table
 
 

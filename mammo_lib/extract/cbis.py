@@ -29,10 +29,9 @@ from mammo_lib.extract.common import (
     check_scan,
     cut,
     mask_bbox,
-    random_flip_rot,
-    resize,
     window,
 )
+from mammo_lib.imaging.intensity import random_flip_rot, resize
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ import numpy as np
 from PIL import Image
 
 from mammo_lib.extract.cbis import RoiCrop, method2_crops
-from mammo_lib.extract.common import OUT_SIZE, Box, ExtractionSkip, check_box, resize
+from mammo_lib.extract.common import OUT_SIZE, Box, ExtractionSkip, check_box
+from mammo_lib.imaging.intensity import resize
 
 #: The study's scale from MIAS (200 micron) pixels to its CBIS-DDSM pixels.
 MIAS_SCALE = 2.58

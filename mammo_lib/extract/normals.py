@@ -34,9 +34,8 @@ from mammo_lib.extract.common import (
     boxes_overlap,
     check_scan,
     cut,
-    random_flip_rot,
-    resize,
 )
+from mammo_lib.imaging.intensity import random_flip_rot, resize
 
 REFERENCE_AREA = CROP_SIZE * CROP_SIZE
 

@@ -1,1 +1,6 @@
-"""Pure numpy image operations: DICOM to array, bit depth and LUTs, resize, flips, contrast."""
+"""Every pixel read and converted: :func:`mammo_lib.imaging.read.read_scan` is the one entry.
+
+``read`` (the entry and :class:`~mammo_lib.imaging.read.Scan`), ``dicom``, ``ljpeg`` and
+``pgm`` (the decoders), ``intensity`` (bit depth, DDSM optical density, resize, flips),
+``spectrum`` (power spectra and tissue masks), ``errors`` (:class:`ImageReadError`).
+"""

@@ -1,22 +1,21 @@
-"""DICOM to numpy: pixel decoding, modality and VOI LUTs, MONOCHROME1 inversion, 16-bit to 8-bit.
+"""DICOM to numpy: pixel decoding, modality and VOI LUTs, MONOCHROME1 inversion.
 
 :func:`read_dicom` returns the image with bright = dense whatever the photometric
 interpretation, in the smallest unsigned integer type that holds the output range (``uint16``
-for 12- to 16-bit mammograms, ``uint8`` for 8-bit masks). Nothing is scaled to 8 bits until
-:func:`to_uint8` is called explicitly. Decoding goes through :mod:`pydicom.pixels`, so
-compressed transfer syntaxes decode too: RLE Lossless natively, JPEG Lossless through pylibjpeg.
+for 12- to 16-bit mammograms, ``uint8`` for 8-bit masks). Nothing is scaled to 8 bits here:
+:func:`mammo_lib.imaging.read.read_scan` does that, through :mod:`mammo_lib.imaging.intensity`.
+Decoding goes through :mod:`pydicom.pixels`, so compressed transfer syntaxes decode too: RLE
+Lossless natively, JPEG Lossless through pylibjpeg.
 
 Examples
 --------
->>> image = read_dicom("1-1.dcm")          # doctest: +SKIP
->>> image.dtype, to_uint8(image).dtype     # doctest: +SKIP
-(dtype('uint16'), dtype('uint8'))
+>>> read_dicom("1-1.dcm").dtype          # doctest: +SKIP
+dtype('uint16')
 """
 
 from __future__ import annotations
 
 import os
-from typing import Literal
 
 import numpy as np
 import pydicom
@@ -24,10 +23,9 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_modality_lut, apply_voi_lut, pixel_array
 
-from mammo_lib.sources.cbis_ddsm import DicomKind, dicom_kind
-from mammo_lib.sources.report import ImageReadError
+from mammo_lib.imaging.errors import ImageReadError
 
-__all__ = ["DicomKind", "ImageReadError", "dicom_kind", "output_range", "read_dicom", "to_uint8"]
+__all__ = ["ImageReadError", "output_range", "read_dicom"]
 
 _READ_ERRORS = (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError)
 
@@ -131,44 +129,3 @@ def read_dicom(path: str | os.PathLike[str], *, apply_voi: bool = False) -> np.n
         image = image - low
     image = np.clip(np.rint(image), 0, np.iinfo(dtype).max)
     return image.astype(dtype)
-
-
-def to_uint8(
-    image: np.ndarray,
-    *,
-    in_range: tuple[float, float] | Literal["dtype", "image"] = "dtype",
-) -> np.ndarray:
-    """Scale an image linearly to ``uint8``, rounding to the nearest level.
-
-    Parameters
-    ----------
-    image
-        Any real-valued array (typically the ``uint16`` output of :func:`read_dicom`).
-    in_range
-        The input values mapped to 0 and 255 (values outside are clipped): ``"dtype"`` uses the
-        full range of an integer dtype (``uint16``: 0..65535, so ``v -> round(v / 257)``);
-        ``"image"`` uses the image's own minimum and maximum; or an explicit ``(low, high)``,
-        e.g. ``(0, 4095)`` for 12-bit data.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``uint8`` array of the same shape; a ``uint8`` input with ``in_range="dtype"`` is
-        returned unchanged (as a copy).
-    """
-    image = np.asarray(image)
-    if in_range == "dtype":
-        if image.dtype == np.uint8:
-            return image.copy()
-        if not np.issubdtype(image.dtype, np.integer):
-            raise ValueError(f"in_range='dtype' needs an integer image, got {image.dtype}")
-        info = np.iinfo(image.dtype)
-        low, high = float(info.min), float(info.max)
-    elif in_range == "image":
-        low, high = float(image.min()), float(image.max())
-    else:
-        low, high = (float(v) for v in in_range)
-    if high <= low:
-        return np.zeros(image.shape, dtype=np.uint8)
-    scaled = (np.clip(image.astype(np.float64), low, high) - low) * (255.0 / (high - low))
-    return np.rint(scaled).astype(np.uint8)

@@ -11,11 +11,12 @@ numbers separated by whitespace. mini-MIAS ships 1024 x 1024 8-bit P5 files.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from mammo_lib.io import write_bytes
 
 __all__ = ["PgmError", "PgmHeader", "read_pgm", "read_pgm_header", "write_pgm"]
 
@@ -248,13 +249,4 @@ def write_pgm(
     if comment:
         head += b"# " + comment.replace("\n", " ").encode("ascii", "replace") + b"\n"
     head += f"{image.shape[1]} {image.shape[0]}\n{maxval}\n".encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(head + raw)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_bytes(path, head + raw)

@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from mammo_lib.extract.common import to_uint8
+from mammo_lib.imaging.read import read_scan
 from mammo_lib.scan.fcn import DEFAULT_TOP_K, scan_score
-from mammo_lib.scan.predict import LoadedScan, Predictor, ScanPrediction, predict_scan, read_scan
+from mammo_lib.scan.predict import Predictor, ScanPrediction, predict_scan
 from mammo_lib.scan.regions import MapGeometry, find_regions
 
 if TYPE_CHECKING:
@@ -267,8 +267,9 @@ def synthetic_cases(
         A tree from :func:`mammo_lib.sources.synthetic.ensure_synthetic_tree`.
     max_scans, max_normals
         Use only the first this many CBIS-style scans (abnormal) and DDSM-style normal views
-        (None: all). Normal views are read as the dataset reads them (LJPEG, scaled to 8 bits
-        by their bit depth).
+        (None: all). Normal views are read as the dataset reads them
+        (:func:`mammo_lib.sources.ddsm.read_view`: LJPEG through the digitizer's
+        optical-density calibration).
     method
         ``"fcn"`` or ``"sliding"`` (see :func:`mammo_lib.scan.predict.predict_scan`).
     progress
@@ -283,7 +284,7 @@ def synthetic_cases(
     """
     from tqdm.auto import tqdm
 
-    from mammo_lib.sources.ddsm import read_ljpeg
+    from mammo_lib.sources.ddsm import read_view
     from mammo_lib.sources.synthetic import load_tree
 
     tree = load_tree(tree_root)
@@ -306,9 +307,7 @@ def synthetic_cases(
         bar.update()
     for row in normals.itertuples(index=False):
         path = Path(row.ljpeg_path)
-        image = to_uint8(read_ljpeg(path), bits=int(row.bits))
-        scan = LoadedScan(path=path, image=image, pixel_spacing_mm=None, file_format="ljpeg")
-        prediction = predict_scan(predictor, scan, method=method)
+        prediction = predict_scan(predictor, read_view(path, quiet_swap=True), method=method)
         cases.append(_case_from_prediction(path.name, prediction, []))
         predictions[path.name] = prediction
         bar.update()

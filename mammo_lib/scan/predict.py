@@ -21,9 +21,10 @@ files state no pixel spacing, so for real data it assumes :data:`DEFAULT_SOURCE_
 header's ``PixelSpacing`` or ``ImagerPixelSpacing`` when present, else the caller's value,
 else the training scans' spacing) to the training scale. Every choice is in the JSON.
 
-Grey levels. Scans are brought to 8 bits as the tiles were (:func:`mammo_lib.extract.common.
-to_uint8`, by bit depth; MONOCHROME1 inverted by :func:`mammo_lib.imaging.dicom.read_dicom`),
-and the run's own input-scaling layer runs inside the converted network.
+Grey levels. Scans are read and brought to 8 bits by :func:`mammo_lib.imaging.read.read_scan`,
+the reader the dataset build uses, so the map sees the pixels the tiles were cut from (DDSM
+views through their digitizer's optical density: :func:`mammo_lib.sources.ddsm.read_view`);
+the run's own input-scaling layer runs inside the converted network.
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ from typing import Any, Literal
 
 import matplotlib
 import numpy as np
-from PIL import Image, ImageDraw, UnidentifiedImageError
+from PIL import Image, ImageDraw
 
-from mammo_lib.extract.common import to_uint8
+from mammo_lib.imaging.read import Scan
+from mammo_lib.io import atomic_path
 from mammo_lib.scan.fcn import (
     DEFAULT_SCORE,
     DEFAULT_TOP_K,
@@ -52,7 +54,6 @@ from mammo_lib.scan.fcn import (
 )
 from mammo_lib.scan.regions import MapGeometry, Region, find_regions
 from mammo_lib.scan.tissue import breast_mask, restrict_to_tissue, tissue_cells
-from mammo_lib.sources.report import ImageReadError
 
 #: Pixel spacing (mm) assumed for the training scans and for scans that state none.
 DEFAULT_SOURCE_SPACING_MM = 0.05
@@ -60,106 +61,6 @@ DEFAULT_SOURCE_SPACING_MM = 0.05
 DEFAULT_CROP_SIZE = 598
 #: Longest side of the heatmap overlay image, in pixels.
 OVERLAY_MAX_SIDE = 2048
-
-_DICOM_SUFFIXES = (".dcm", ".dicom", ".dic")
-
-
-@dataclass(frozen=True)
-class LoadedScan:
-    """A scan ready for the model.
-
-    Attributes
-    ----------
-    path
-        The file it came from.
-    image
-        ``uint8 (rows, cols)``, bright = dense.
-    pixel_spacing_mm
-        ``(row, col)`` spacing from the file's header, None when the file states none.
-    file_format
-        ``"dicom"``, ``"pgm"`` or ``"png"``.
-    """
-
-    path: Path
-    image: np.ndarray
-    pixel_spacing_mm: tuple[float, float] | None
-    file_format: str
-
-
-def _sniff(path: Path) -> str:
-    """Return the format by magic bytes (suffix for headerless DICOM); raise if unsupported."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(132)
-    except OSError as exc:
-        raise ImageReadError(path, f"cannot open ({exc.strerror or exc})") from exc
-    if head[128:132] == b"DICM" or path.suffix.lower() in _DICOM_SUFFIXES:
-        return "dicom"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:2] in (b"P5", b"P2"):
-        return "pgm"
-    raise ImageReadError(path, "unsupported file: not DICOM, PGM (P5/P2) or PNG")
-
-
-def _dicom_spacing(path: Path) -> tuple[float, float] | None:
-    import pydicom
-
-    ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
-    for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
-        value = ds.get(keyword)
-        if value is not None and len(value) == 2 and all(float(v) > 0 for v in value):
-            return float(value[0]), float(value[1])
-    return None
-
-
-def _png_image(path: Path) -> np.ndarray:
-    try:
-        with Image.open(path) as img:
-            img.load()
-            if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-                array = np.asarray(img)
-                if array.min() < 0 or array.max() > 65535:
-                    raise ImageReadError(path, f"PNG values outside 0-65535 (mode {img.mode})")
-                return to_uint8(array.astype(np.uint16))
-            return np.asarray(img.convert("L"))
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise ImageReadError(path, f"not a readable PNG ({exc})") from exc
-
-
-def read_scan(path: str | os.PathLike[str]) -> LoadedScan:
-    """Read a DICOM, PGM or PNG scan as ``uint8`` with its pixel spacing when stated.
-
-    Raises
-    ------
-    mammo_lib.sources.report.ImageReadError
-        Unsupported format, unreadable, truncated or corrupt file; the message names it.
-    """
-    path = Path(path)
-    kind = _sniff(path)
-    spacing = None
-    if kind == "dicom":
-        from mammo_lib.imaging.dicom import read_dicom
-
-        raw = read_dicom(path)
-        spacing = _dicom_spacing(path)
-        image = to_uint8(raw)
-    elif kind == "pgm":
-        from mammo_lib.imaging.pgm import read_pgm, read_pgm_header
-
-        try:
-            raw, maxval = read_pgm(path), read_pgm_header(path).maxval
-        except (ValueError, OSError) as exc:
-            raise ImageReadError(path, str(exc)) from exc
-        if maxval == 255:
-            image = raw.astype(np.uint8)
-        else:
-            image = np.clip(np.rint(raw * (255.0 / maxval)), 0, 255).astype(np.uint8)
-    else:
-        image = _png_image(path)
-    if image.ndim != 2 or min(image.shape) < 1:
-        raise ImageReadError(path, f"expected a 2-D grey image, got shape {image.shape}")
-    return LoadedScan(path=path, image=image, pixel_spacing_mm=spacing, file_format=kind)
 
 
 @dataclass(frozen=True)
@@ -306,7 +207,7 @@ class Predictor:
 class ScanPrediction:
     """The result for one scan (see :func:`predict_scan`)."""
 
-    scan: LoadedScan
+    scan: Scan
     prob_map: np.ndarray
     geometry: MapGeometry
     score: float
@@ -375,7 +276,7 @@ def border_margin(fcn: FullyConvolutional) -> tuple[int, int]:
 
 def predict_scan(
     predictor: Predictor,
-    scan: LoadedScan,
+    scan: Scan,
     *,
     pixel_spacing_mm: float | None = None,
     score: ScoreMethod = DEFAULT_SCORE,
@@ -390,7 +291,7 @@ def predict_scan(
     predictor
         The converted run.
     scan
-        The scan, from :func:`read_scan`.
+        The scan, from :func:`mammo_lib.imaging.read.read_scan`.
     pixel_spacing_mm
         Spacing to use when the file states none (None: assume the spacing of the scans the
         run was trained on, :attr:`TrainingScale.source_spacing_mm`).
@@ -501,12 +402,8 @@ def overlay(prediction: ScanPrediction, max_side: int = OVERLAY_MAX_SIDE) -> Ima
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_prediction(

@@ -41,7 +41,8 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import pixel_array
 
-from mammo_lib.sources.report import ImageReadError, SkipReport
+from mammo_lib.imaging.errors import ImageReadError
+from mammo_lib.sources.report import SkipReport
 
 __all__ = [
     "CASE_TABLE_FILES",

@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 import pooch
 
 from mammo_lib.config import data_home, data_mirror
+from mammo_lib.io import atomic_path
 
 UCI_BASE = "https://archive.ics.uci.edu/ml/machine-learning-databases"
 TCIA_BASE = "https://wiki.cancerimagingarchive.net/download/attachments/22516629"
@@ -263,9 +264,8 @@ def _copy_from_mirror(remote: RemoteFile, mirror: Path, target: Path) -> None:
         )
     if remote.sha256 is not None:
         _verify(source, remote.sha256, f"the mirror ({source})")
-    partial = target.with_name(target.name + ".part")
-    shutil.copyfile(source, partial)
-    partial.replace(target)
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
 
 
 def _download(remote: RemoteFile, target: Path) -> None:

@@ -1,6 +1,7 @@
-"""Records of bad input: a report of skipped files and the error raised for an unreadable image.
+"""Records of bad input: a report of skipped files.
 
-Every reader in the project either raises a clear error naming the file, or skips the input and
+Every reader in the project either raises a clear error naming the file (for pixels:
+:class:`mammo_lib.imaging.errors.ImageReadError`), or skips the input and
 records why in a :class:`SkipReport` that the caller can inspect, print or save. Nothing is
 dropped silently.
 
@@ -17,7 +18,6 @@ Examples
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,22 +25,9 @@ from typing import NamedTuple
 
 import pandas as pd
 
+from mammo_lib.io import atomic_open
 
-class ImageReadError(Exception):
-    """An image file could not be read: truncated, corrupt, or without pixel data.
-
-    Parameters
-    ----------
-    path
-        The file that failed.
-    reason
-        What is wrong with it, in words.
-    """
-
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+__all__ = ["SkipEntry", "SkipReport"]
 
 
 class SkipEntry(NamedTuple):
@@ -94,15 +81,8 @@ class SkipReport:
             The written file.
         """
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", newline="") as handle:
-                self.to_frame().to_csv(handle, index=False)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_open(target, "w", newline="") as handle:
+            self.to_frame().to_csv(handle, index=False)
         return target
 
     def __str__(self) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -13,18 +12,14 @@ import numpy as np
 import tensorflow as tf
 from tensorboard.plugins.pr_curve import summary as pr_summary
 
+from mammo_lib.io import atomic_path
 from mammo_lib.train.config import write_json_atomic
 
 
 def save_model_atomic(model: keras.Model, path: Path) -> None:
     """Save a ``.keras`` file under a temporary name, then rename it into place."""
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
-    try:
+    with atomic_path(path) as tmp:
         model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 class RunCheckpoint(keras.callbacks.Callback):
@@ -69,9 +64,8 @@ class RunCheckpoint(keras.callbacks.Callback):
         save_model_atomic(self.model, self.run_dir / "last.keras")
         value = logs.get(self.monitor)
         if value is not None and math.isfinite(float(value)) and self._improved(float(value)):
-            tmp = self.run_dir / f".best.{os.getpid()}.tmp.keras"
-            shutil.copyfile(self.run_dir / "last.keras", tmp)
-            os.replace(tmp, self.run_dir / "best.keras")
+            with atomic_path(self.run_dir / "best.keras") as tmp:
+                shutil.copyfile(self.run_dir / "last.keras", tmp)
             self.state.update(best_value=float(value), best_epoch=epoch + 1)
         self.state["epochs_done"] = epoch + 1
         write_json_atomic(self.run_dir / "state.json", self.state)

@@ -189,7 +189,7 @@ def split_files(dataset_dir: str | os.PathLike[str], split: str) -> list[Path]:
 
 
 def write_json_atomic(path: Path, value: Any) -> None:
-    """Write JSON to `path` via a temporary file and a rename."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    """Write JSON to `path` atomically (:func:`mammo_lib.io.write_json`)."""
+    from mammo_lib.io import write_json
+
+    write_json(path, value, indent=2, sort_keys=True)

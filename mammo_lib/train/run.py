@@ -36,6 +36,7 @@ import pandas as pd
 import tensorflow as tf
 
 from mammo_lib.dataset.tfrecord import check_shards, make_dataset
+from mammo_lib.io import atomic_path
 from mammo_lib.models import build_model
 from mammo_lib.train.callbacks import (
     LearningRateLogger,
@@ -189,9 +190,8 @@ def _trim_log(log: Path, epochs_done: int) -> None:
         return
     frame = pd.read_csv(log)
     if "epoch" in frame and (frame["epoch"] >= epochs_done).any():
-        tmp = log.with_name(f".{log.name}.{os.getpid()}.tmp")
-        frame[frame["epoch"] < epochs_done].to_csv(tmp, index=False)
-        os.replace(tmp, log)
+        with atomic_path(log) as tmp:
+            frame[frame["epoch"] < epochs_done].to_csv(tmp, index=False)
 
 
 def train(

@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from mammo_lib.io import write_text
 from mammo_lib.sources.synthetic.dicom_writer import make_uid, write_dicom
 from mammo_lib.sources.synthetic.vocabulary import CASE_TABLES, Descriptor, load_vocabulary
 
@@ -291,11 +291,7 @@ def _series_record(
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    write_text(path, text)
 
 
 def write_metadata(root: Path, records: list[dict[str, object]], seed: int) -> Path:

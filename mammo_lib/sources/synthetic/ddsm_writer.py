@@ -30,13 +30,13 @@ imagecodecs (liblj92); the reader decodes them as it decodes the original PVRG-w
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import imagecodecs
 import numpy as np
 
+from mammo_lib.io import write_bytes
 from mammo_lib.sources.synthetic.digitizers import DIGITIZERS, digitize
 from mammo_lib.sources.synthetic.scan import compose_scan
 
@@ -85,9 +85,7 @@ def encode_ljpeg(grey: np.ndarray, bits: int) -> bytes:
 
 
 def _atomic_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_bytes(path, data)
 
 
 def write_normal_case(

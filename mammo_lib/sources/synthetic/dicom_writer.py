@@ -10,7 +10,6 @@ Annex G prescribes; pydicom decodes it).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import imagecodecs
@@ -24,6 +23,8 @@ from pydicom.uid import (
     SecondaryCaptureImageStorage,
     generate_uid,
 )
+
+from mammo_lib.io import atomic_path
 
 __all__ = ["CBIS_UID_PREFIX", "make_uid", "rle_encode", "write_dicom"]
 
@@ -151,7 +152,5 @@ def write_dicom(
         ds.PixelData = little.tobytes()
         ds["PixelData"].VR = "OW" if bits == 16 else "OB"
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    ds.save_as(tmp, enforce_file_format=True)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        ds.save_as(tmp, enforce_file_format=True)

@@ -44,6 +44,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from mammo_lib.io import atomic_path, write_json
 from mammo_lib.sources.synthetic.cbis_writer import (
     CbisLesion,
     CbisScan,
@@ -475,16 +476,13 @@ def generate(
     }
     for name, rows in (("lesions", lesion_rows), ("scans", scan_rows), ("normals", normal_rows)):
         _write_csv(out / f"ground_truth_{name}.csv", pd.DataFrame(rows))
-    tmp = out / ".synthetic.json.tmp"
-    tmp.write_text(json.dumps(params, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, out / "synthetic.json")
+    write_json(out / "synthetic.json", params, indent=1, sort_keys=True)
     return load_tree(out)
 
 
 def _write_csv(path: Path, frame: pd.DataFrame) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_csv(tmp, index=False, lineterminator="\n")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, lineterminator="\n")
 
 
 def load_tree(root: str | os.PathLike[str]) -> SyntheticTree:

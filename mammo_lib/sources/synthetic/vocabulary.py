@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mammo_lib.io import write_text
+
 __all__ = ["CASE_TABLES", "Descriptor", "build_vocabulary", "load_vocabulary", "sample_descriptor"]
 
 VOCABULARY_FILE = Path(__file__).with_name("vocabulary.json")
@@ -98,9 +100,7 @@ def build_vocabulary(tables_dir: str | os.PathLike[str]) -> dict:
 def write_vocabulary(tables_dir: str | os.PathLike[str], path: Path = VOCABULARY_FILE) -> None:
     """Rebuild ``vocabulary.json`` from the real CSVs in `tables_dir`."""
     text = json.dumps(build_vocabulary(tables_dir), indent=1, sort_keys=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, text + "\n")
 
 
 @cache
