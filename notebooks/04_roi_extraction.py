@@ -81,13 +81,18 @@ book_table(
 # %% [markdown]
 # ## Method 2: fixed context, random crops
 #
-# The study's datasets 8 and 9 use what it calls method 2. The ROI is the bounding box of
-# the mask's pixels. A region around the ROI's centre is taken with side
-# `max(1.2 x 598, ROI)` when the ROI is smaller than a 598-pixel tile (20% context) and
-# `max(1.05 x 598, ROI)` when it is larger; three random 598 x 598 windows are cut from it,
-# each flipped and rotated at random and resized to 299 x 299. ROIs larger than the tile are
-# covered by a grid of tiles instead. Nothing is zoomed: a tile shows tissue at the scan's
-# own scale, as a model reading whole scans would see it. Here the crop is
+# The study's dataset 9 uses what it calls method 2 (dataset 6 uses it beside method 1,
+# see below). The ROI is the bounding box of the mask's pixels. The study's code calls a
+# ROI small when its larger side is under a 598-pixel tile and gives it 20% context, a
+# region of side `max(1.2 x 598, ROI)` along each axis around the ROI's centre; a larger
+# ROI gets 5%, `max(1.05 x 598, ROI)`. Three random 598 x 598 windows are then cut from the
+# region for every ROI, small or large, each flipped and rotated at random and resized to
+# 299 x 299. A ROI larger than the tile is therefore sampled, not covered: its three tiles
+# may miss parts of it. The library also offers two variants of its own, presented as the
+# project's and not the study's: deciding the context per axis (`pad_by="axis"`), and
+# covering a large ROI with the fewest overlapping tiles (`large_rois="grid"`); the
+# recipes use the study's rule. Nothing is zoomed: a tile shows tissue at the scan's own
+# scale, as a model reading whole scans would see it. Here the crop is
 # {glue:text}`c04_crop_size` pixels (the same anatomy as 598 pixels of a full-size scan) and
 # the stored tile {glue:text}`c04_tile_size` pixels.
 
@@ -126,13 +131,16 @@ plt.show()
 # %% [markdown]
 # ## Method 1: original size, zoomed, and halves
 #
-# The study's earlier datasets (6 among them) used method 1, which represents each ROI in
-# several ways: one crop at the original size with the ROI at a random place inside it;
-# the whole ROI with 20% context zoomed to the tile size; and, when one side of the ROI is
-# more than 1.5 times the other, one crop centred on each half. Zooming makes every lesion
-# fill the tile whatever its real size, which helps a classifier of ROIs but teaches it a
-# scale that whole scans do not have. {numref}`fig-04-crops` compares the tiles of both
-# methods for the two examples.
+# The study's dataset 8 and its earlier datasets used method 1, which represents each ROI
+# in several ways: one crop at the original size with the ROI at a random place inside it;
+# the whole ROI with 20% padding zoomed to the tile size; and, when one side of the ROI is
+# more than 1.5 times the other, one crop centred on each half. Dataset 8 keeps the whole
+# ROI in every image (the zoomed, padded view); dataset 6, the study's "everything" set,
+# combines method 1 (at original size at a random place and centred with a fixed context,
+# zoomed with padding, the halves, and overlapping tiles over a ROI larger than the tile)
+# with method 2's three random crops. Zooming makes every lesion fill the tile whatever its
+# real size, which helps a classifier of ROIs but teaches it a scale that whole scans do
+# not have. {numref}`fig-04-crops` compares the tiles of both methods for the two examples.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The tiles of each method for the two example ROIs: rows are method 1 (original, zoomed, halves) and method 2 (random crops), per example.", "name": "fig-04-crops"}}
 tiles, titles, row_labels = [], [], []
@@ -150,7 +158,7 @@ plt.show()
 #
 # The same extraction runs over every scan of the tree when a dataset is built ({doc}`chapter 05 <05_dataset_creation>`
 # explains the builds). The grids below show the first tiles of each class in the built
-# datasets 6 (method 1) and 9 (method 2); normal tiles come from the DDSM normal scans.
+# datasets 6 (methods 1 and 2) and 9 (method 2); normal tiles come from the DDSM normal scans.
 
 # %% tags=["remove-cell"]
 common = dict(
@@ -176,7 +184,7 @@ def grid_of(samples):
     return tile_grid(tiles, ncols=per_class, size=1.2, row_labels=labels)
 
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Dataset 6 (method 1): the first tiles of each class.", "name": "fig-04-review-method1"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Dataset 6 (methods 1 and 2): the first tiles of each class.", "name": "fig-04-review-method1"}}
 grid_of(grids["6"])
 plt.show()
 
@@ -187,17 +195,31 @@ plt.show()
 # %% [markdown]
 # ## Normal tiles and the keep-rules
 #
-# Normal scans have no ROI. The study trimmed 7% off every side (white film borders,
-# labels), cut 598-pixel tiles with a stride of 350 and kept a tile only if, on its 8-bit
-# pixels, fewer than 100 are at least 225 (bright artifacts such as the white patches that
-# hide patient identifiers), at most 50,000 are at most 20 (background air), and its
-# variance and mean pass a rule that depends on the scanner that digitized the film: DBA
-# 20-1500 and mean at least 38, Lumisys 10-10,000 and at least 28, Howtek 10-10,000 and at
-# least 30. These rules exist because the three DDSM digitizers render the same tissue
-# differently. Here each DDSM view is first put on the optical-density scale of the CBIS-DDSM
-# scans through its digitizer's published calibration and then mapped to 8 bits; on the
-# synthetic scans the unexposed film around the breast lands close to the thresholds, so some
-# air tiles pass the rules, which the figure makes visible.
+# Normal scans have no ROI. For dataset 9 the study set every pure-white pixel (255) of a
+# DDSM scan to black, since only the normal scans carry the white patches that hide patient
+# identifiers and a ConvNet could learn them; trimmed 7% off every side (white film borders,
+# labels); cut 598-pixel tiles with a stride of 350; and kept a tile only if, on its 8-bit
+# pixels, fewer than 100 are at least 225 (bright artifacts), at most 50,000 are at most 20
+# (background air), and its variance and mean pass a rule that depends on the scanner that
+# digitized the film: DBA 20-1500 and mean at least 38, Lumisys 10-10,000 and at least 28,
+# Howtek 10-10,000 and at least 30. These rules exist because the three DDSM digitizers
+# render the same tissue differently. Here each DDSM view is first put on the
+# optical-density scale of the CBIS-DDSM scans through its digitizer's published calibration
+# and then mapped to 8 bits (the study converted the 16-bit PNGs by dividing by 256); on the
+# synthetic scans the unexposed film around the breast lands close to the thresholds, so
+# some air tiles pass the rules, which the figure makes visible.
+#
+# The normals of datasets 6 and 8 were made another way (the study's `slice_normal_image`):
+# each scan shrunk by a random factor between 1.8 and 3.2, white set to black, 7% trimmed,
+# and 299-pixel tiles cut directly at a random stride between 150 and 200, under the same
+# pixel-count limits counted on the 299-pixel tile; {glue:text}`c04_shrunk_note`
+#
+# MIAS normals followed a rule of their own in the study (its `crop_mias_images_9`): the
+# scan, scaled by 2.58, loses its black columns at both sides, 299-pixel tiles are cut at
+# stride 200, kept if the variance is 20-2000 and the mean at least 38, and each kept tile
+# enters the data with probability 0.3. The recipes use these rules; the project's earlier
+# MIAS rule (7% trim, stride 175, the Howtek rule, every tile kept) remains as
+# `mias_normals="project"`.
 
 # %% tags=["remove-cell"]
 review = []
@@ -211,6 +233,7 @@ for row in tree.normals.itertuples(index=False):
         crop_size=crop_size,
         out_size=tile_size,
         keep_rejected=True,
+        white_to_black=True,
     )
     review += [
         t.as_row() | {"digitizer": row.digitizer.split()[0], "view": f"{row.case}.{row.view}"}
@@ -220,6 +243,22 @@ for row in tree.normals.itertuples(index=False):
         example_view = (scan8, found, row.digitizer)
 review = pd.DataFrame(review)
 reasons = pd.crosstab(review["digitizer"], review["reason"])
+shrunk_scan, _, shrunk_digitizer = example_view
+draw, shrunk = normals.shrunk_normal_tiles(
+    shrunk_scan,
+    normals.keep_rule(shrunk_digitizer),
+    scan_rng(seed, "c04-shrunk"),
+    crop_size=crop_size,
+    out_size=tile_size,
+    keep_rejected=True,
+)
+glue(
+    "c04_shrunk_note",
+    f"on the example view below the draw was a factor of {draw.factor * 2 * tile_size / crop_size:.2f}"
+    f" and a stride of {draw.stride * 299 / tile_size:.0f} (at the study's geometry), giving"
+    f" {len(shrunk)} candidate tiles of which {sum(t.stats.kept for t in shrunk)} pass.",
+    display=False,
+)
 glue("c04_n_candidates", len(review), display=False)
 glue("c04_kept_share", f"{review['kept'].mean():.0%}", display=False)
 

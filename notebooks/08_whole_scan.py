@@ -44,6 +44,7 @@ pos_weight = 6.0
 model_width = 0.5
 bn_momentum = 0.9
 mixed_precision = False  # False (float32), "mixed_bfloat16" or "mixed_float16" (on a GPU)
+augment = "dihedral"  # online augmentation (as chapter 06)
 # This chapter's own: held-out synthetic scans, MIAS scans, thresholds.
 eval_cases = 8  # CBIS-style synthetic scans (with lesions) in the held-out tree
 eval_normals = 4  # DDSM-style normal views mapped from that tree
@@ -121,6 +122,7 @@ config = TrainConfig(
         else {}
     ),
     mixed_precision=mixed_precision,
+    augment=augment,
 )
 run_dir = ensure_trained(config)
 predictor = Predictor.from_run(run_dir)

@@ -47,7 +47,21 @@ def test_recipes_are_data_with_overrides():
         "digitizer",
         0.83,
     )
-    assert recipes.get_recipe("6").roi_method == 1 and recipes.get_recipe("6").label == "label"
+    six, eight = recipes.get_recipe("6"), recipes.get_recipe("8")
+    assert six.roi_method == "1+2" and six.label == "label"
+    assert set(six.roi_variants) == {"original", "centred", "zoomed", "halves", "tiles"}
+    assert (eight.roi_method, eight.roi_variants) == (1, ("zoomed",))
+    assert six.normal_tiling == eight.normal_tiling == "shrunk" and nine.normal_tiling == "crop"
+    # the study's rules are the defaults of every study recipe
+    for r in (six, eight, nine):
+        assert (r.large_rois, r.roi_pad_by, r.ddsm_white_to_black, r.mias_normals) == (
+            "random",
+            "longer-side",
+            True,
+            "study",
+        )
+    with pytest.raises(ValueError, match="large_rois"):
+        recipes.get_recipe("9", large_rois="all")
     assert recipes.get_recipe("9-background").normals == "cbis-background"
     small = recipes.get_recipe("9", tile_size=64, crop_size=128, stride=None)
     assert (small.tile_size, small.crop_size) == (64, 128)

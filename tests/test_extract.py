@@ -62,16 +62,70 @@ def test_method2_small_roi_random_crops_contain_context():
     assert len({c.box for c in crops}) > 1
 
 
-def test_method2_large_roi_is_tiled_and_covered():
+def test_method2_large_roi_gets_three_random_crops_like_every_roi():
+    # The study (crop_cbis_images_9, crop_mias_images_9): three random crops of the padded
+    # ROI region for every ROI; small or large by the ROI's larger side.
+    scan = _scan((500, 400))
+    box = (100, 80, 250, 130)  # 150 x 50: larger than the crop along the rows only
+    crops = cbis.method2_crops(scan, box, np.random.default_rng(2), crop_size=CROP, out_size=OUT)
+    assert [c.kind for c in crops] == ["random"] * 3
+    # Larger side 150 >= 60, so 5% context on both axes: rows max(63, 150), cols max(63, 50).
+    sides = cbis.region_sides(150, 50, CROP)
+    assert sides == (150, int(np.ceil(1.05 * CROP)))
+    # The per-axis variant would give the short axis 20% context instead.
+    assert cbis.region_sides(150, 50, CROP, pad_by="axis") == (150, int(np.ceil(1.2 * CROP)))
+    center = (175, 105)
+    for crop in crops:
+        r0, c0, r1, c1 = crop.box
+        assert (r1 - r0, c1 - c0) == (CROP, CROP)
+        assert center[0] - sides[0] / 2 - 1 <= r0 and r1 <= center[0] + sides[0] / 2 + 1
+        assert center[1] - sides[1] / 2 - 1 <= c0 and c1 <= center[1] + sides[1] / 2 + 1
+    # A small ROI with one side near the crop: 20% on both axes (its larger side is 55 < 60).
+    assert cbis.region_sides(55, 10, CROP) == (int(np.ceil(1.2 * CROP)),) * 2
+
+
+def test_method2_grid_option_covers_a_large_roi():
     scan = _scan((500, 400))
     box = (100, 80, 250, 180)  # 150 x 100, larger than the crop
-    crops = cbis.method2_crops(scan, box, np.random.default_rng(2), crop_size=CROP, out_size=OUT)
+    crops = cbis.method2_crops(
+        scan, box, np.random.default_rng(2), crop_size=CROP, out_size=OUT, large_rois="grid"
+    )
     assert all(c.kind == "tile" for c in crops)
     covered = np.zeros(scan.shape, bool)
     for c in crops:
         covered[c.box[0] : c.box[2], c.box[1] : c.box[3]] = True
     assert covered[box[0] : box[2], box[1] : box[3]].all()
     assert len(crops) == int(np.ceil(150 / CROP)) * int(np.ceil(100 / CROP))
+    with pytest.raises(ValueError, match="large_rois"):
+        cbis.method2_crops(scan, box, np.random.default_rng(2), large_rois="all", crop_size=CROP)
+
+
+def test_method1_variants_centred_and_tiles():
+    scan = _scan((500, 400))
+    box = (100, 100, 230, 150)  # 130 x 50: larger than the crop, elongated
+    crops = cbis.method1_crops(
+        scan,
+        box,
+        np.random.default_rng(3),
+        crop_size=CROP,
+        out_size=OUT,
+        variants=cbis.METHOD1_VARIANTS,
+    )
+    kinds = [c.kind for c in crops]
+    n_tiles = int(np.ceil(130 / CROP))  # one column of tiles (50 < 60), three rows
+    assert kinds == ["original", "centred", "zoomed", "half", "half"] + ["tile"] * n_tiles
+    centred = crops[1].box
+    assert ((centred[0] + centred[2]) / 2, (centred[1] + centred[3]) / 2) == (165, 125)
+    covered = np.zeros(scan.shape, bool)
+    for c in crops[5:]:
+        covered[c.box[0] : c.box[2], c.box[1] : c.box[3]] = True
+    assert covered[box[0] : box[2], box[1] : box[3]].all()
+    only_zoomed = cbis.method1_crops(
+        scan, box, np.random.default_rng(3), crop_size=CROP, out_size=OUT, variants=("zoomed",)
+    )
+    assert [c.kind for c in only_zoomed] == ["zoomed"]
+    with pytest.raises(ValueError, match="unknown method-1 variants"):
+        cbis.method1_crops(scan, box, np.random.default_rng(3), variants=("sideways",))
 
 
 def test_method1_original_zoomed_and_halves():
@@ -195,6 +249,103 @@ def test_normal_tiling_trims_strides_and_rejects_background():
         scan, "HOWTEK 960", np.random.default_rng(0), crop_size=CROP, out_size=OUT
     )
     assert [t.box for t in only_kept] == [t.box for t in kept]
+
+
+def test_white_pixels_become_black_before_tiling():
+    # The study's remove_white_from_image: pure white (255) -> 0 before tiling DDSM scans.
+    scan = _scan((400, 300))
+    scan[100:160, 100:200] = 255  # a patch covering identifying text
+    with_white = normals.normal_tiles(
+        scan, "BASIC", np.random.default_rng(0), crop_size=CROP, out_size=OUT, keep_rejected=True
+    )
+    blacked = normals.normal_tiles(
+        scan,
+        "BASIC",
+        np.random.default_rng(0),
+        crop_size=CROP,
+        out_size=OUT,
+        keep_rejected=True,
+        white_to_black=True,
+    )
+    assert any(t.stats.reason == "bright" for t in with_white)
+    assert not any(t.stats.reason == "bright" for t in blacked)
+    assert scan.max() == 255  # the input is not changed in place
+    assert normals.whites_to_black(np.array([[254, 255]], np.uint8)).tolist() == [[254, 0]]
+
+
+def test_shrunk_normals_of_datasets_6_and_8_scale_and_stride():
+    # mammo_utils.slice_normal_image: shrink by U(1.8, 3.2), white -> black, trim 7%, cut
+    # 299 tiles directly at a stride in 150..200 (README), keep-rule counts on the 299 tile.
+    factors, strides = [], []
+    for seed in range(200):
+        draw = normals.draw_shrunk_tiling(np.random.default_rng(seed))
+        factors.append(draw.factor)
+        strides.append(draw.stride)
+    assert 1.8 <= min(factors) and max(factors) <= 3.2
+    assert max(factors) - min(factors) > 1.2  # the whole range is used
+    assert set(strides) <= set(range(150, 201)) and {150, 200} & set(strides)
+    # At a small geometry (60 -> 30 px) the factor keeps its relation to the CBIS tiles.
+    small = [
+        normals.draw_shrunk_tiling(np.random.default_rng(s), crop_size=CROP, out_size=OUT)
+        for s in range(50)
+    ]
+    assert all(1.8 <= d.factor <= 3.2 for d in small)  # (60 / 30) / 2 == 1
+    assert all(15 <= d.stride <= 20 for d in small)  # 150..200 * 30 / 299
+
+    scan = _scan((1200, 900), seed=5)
+    rng = np.random.default_rng(11)
+    expected = normals.draw_shrunk_tiling(np.random.default_rng(11), crop_size=CROP, out_size=OUT)
+    draw, tiles = normals.shrunk_normal_tiles(
+        scan, normals.KEEP_RULES["BASIC"], rng, crop_size=CROP, out_size=OUT, keep_rejected=True
+    )
+    assert draw == expected
+    shrunk_shape = (int(1200 // draw.factor), int(900 // draw.factor))
+    area = normals.trim_box(shrunk_shape)
+    assert {t.box[0] for t in tiles} == set(range(area[0], area[2] - OUT + 1, draw.stride))
+    assert {t.box[1] for t in tiles} == set(range(area[1], area[3] - OUT + 1, draw.stride))
+    assert all(t.box[2] - t.box[0] == OUT for t in tiles)  # cut at the tile size, no resize
+    assert all(t.tile.shape == (OUT, OUT) for t in tiles if t.stats.kept)
+    # Count limits are written for the tile as cut (299 in the study), not for a 598 crop:
+    # 90 bright pixels pass a 30-px tile against its own area, fail when scaled from 598.
+    bright = np.full((OUT, OUT), 120, np.uint8)
+    bright[:3, :] = 230
+    assert normals.tile_stats(bright, normals.KEEP_RULES["BASIC"], OUT * OUT).kept
+    assert not normals.tile_stats(bright, normals.KEEP_RULES["BASIC"]).kept
+    with pytest.raises(ExtractionSkip, match="scan-smaller-than-tile"):
+        normals.shrunk_normal_tiles(
+            scan[:50, :50], normals.KEEP_RULES["BASIC"], rng, crop_size=CROP, out_size=OUT
+        )
+
+
+def test_mias_normals_follow_the_study_rule():
+    # crop_mias_images_9: trim black columns, 299 tiles at stride 200, counts < 100 bright and
+    # <= 50000 dark, 20 <= var <= 2000, mean >= 38, each kept tile taken with probability 0.3.
+    image = _scan((128, 128), seed=6)
+    image[:, :20] = 0  # black air on the left
+    image[:5, 20:25] = 0  # not a blank column: only 5 zeros
+    trimmed, first = mias.trim_black_columns(image)
+    assert first == 20 and trimmed.shape == (128, 108)
+    assert normals.keep_rule("MIAS_STUDY") == normals.KeepRule(20, 2000, 38)
+    every = mias.mias_normal_tiles(
+        image, np.random.default_rng(0), crop_size=40, out_size=40, keep_fraction=1.0
+    )
+    scaled = mias.trim_black_columns(mias.scale_scan(image))[0]
+    stride = round(200 * 40 / 299)
+    rows = set(range(0, scaled.shape[0] - 40 + 1, stride))
+    assert every and {t.box[0] for t in every} <= rows
+    assert all(20 <= t.stats.var <= 2000 and t.stats.mean >= 38 for t in every)
+    kept = [
+        len(mias.mias_normal_tiles(image, np.random.default_rng(s), crop_size=40, out_size=40))
+        for s in range(40)
+    ]
+    share = np.mean(kept) / len(every)
+    assert 0.2 < share < 0.4  # about 30%
+    project = mias.mias_normal_tiles(
+        image, np.random.default_rng(0), rule="project", crop_size=40, out_size=40
+    )
+    assert {t.box[0] for t in project} != {t.box[0] for t in every}
+    with pytest.raises(ExtractionSkip, match="blank-scan"):
+        mias.trim_black_columns(np.zeros((10, 10), np.uint8))
 
 
 def test_background_tiles_avoid_every_roi():

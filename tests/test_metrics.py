@@ -295,3 +295,23 @@ def test_roc_auc_safe() -> None:
     y, s = _binary_data(seed=17)
     assert roc_auc(y, s) == pytest.approx(skm.roc_auc_score(y, s))
     assert np.isnan(roc_auc(np.ones(5), np.linspace(0, 1, 5)))
+
+
+def test_the_studys_cumulative_batch_mean_by_hand() -> None:
+    from mammo_lib.evaluate.study_metric import cumulative_batch_mean, shuffled_batch_means
+
+    # Two batches of 2: batch 1 all right (running accuracy 1), batch 2 all wrong (running
+    # accuracy 2/4): the study's figure is (1 + 0.5) / 2 = 0.75, the dataset accuracy 0.5.
+    y_true = np.array([1, 0, 1, 0])
+    y_pred = np.array([1, 0, 0, 1])
+    assert cumulative_batch_mean(y_true, y_pred, 2) == 0.75
+    # The same predictions in the other batch order: (0 + 0.5) / 2.
+    assert cumulative_batch_mean(y_true, y_pred, 2, order=np.array([2, 3, 0, 1])) == 0.25
+    # Recall: batch 1 has 1 of 1 positives found, after batch 2 1 of 2: (1 + 0.5) / 2.
+    assert cumulative_batch_mean(y_true, y_pred, 2, metric="recall") == 0.75
+    # One batch holding everything is the dataset-level value.
+    assert cumulative_batch_mean(y_true, y_pred, 4) == 0.5
+    means = shuffled_batch_means(y_true, y_pred, n_shuffles=30, batch_size=1)
+    assert means.min() < 0.5 < means.max()
+    with pytest.raises(ValueError, match="metric"):
+        cumulative_batch_mean(y_true, y_pred, metric="f1")

@@ -6,7 +6,10 @@ from its records, are searched for in the images the whole-scan path hands to th
 (captured by standing in for ``predict_scan``): every tile must be, pixel for pixel, the
 resized crop of one grid window of that image, up to the tile's random flip and rotation.
 CBIS-style scans and DDSM normals of all three digitizers come from the project's synthetic
-generator, MIAS from the real mirror.
+generator, MIAS from the real mirror. The study's own rules change pixels or the grid on
+purpose (white set to black on DDSM scans, datasets 6/8's shrunk scans, the black-column
+trim of MIAS normals), so the identity of the reading is checked on recipe 9 with the
+project's variants of those rules.
 """
 
 from __future__ import annotations
@@ -76,7 +79,7 @@ def tree(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_ddsm_tiles_are_regions_of_the_mapped_views(tree, tmp_path, monkeypatch):
-    recipe = get_recipe("6", **SMALL)
+    recipe = get_recipe("9", **SMALL, ddsm_white_to_black=False)
     tasks = build.plan_ddsm(build.DatasetInputs(ddsm_root=tree.ddsm_root), recipe, SEED).tasks
     assert {t.digitizer for t in tasks} == {"DBA", "LUMISYS", "HOWTEK"}
     seen = _mapped_images(monkeypatch)
@@ -93,6 +96,35 @@ def test_ddsm_tiles_are_regions_of_the_mapped_views(tree, tmp_path, monkeypatch)
             assert tile.tobytes() in windows, f"{task.key}: a tile is no region of the mapped view"
         checked.add(task.digitizer)
     assert checked == {"DBA", "LUMISYS", "HOWTEK"}, f"tiles kept only for {checked}"
+
+
+def test_recipe_8_normals_are_tiles_of_the_shrunk_views(tree, tmp_path, monkeypatch):
+    # Recipe 8 (and 6): each view shrunk by its own draw in 1.8-3.2, white set to black, 7%
+    # trimmed, tiles of the tile size cut at the draw's stride (150-200 at 299), no resize.
+    from mammo_lib.extract.common import scan_rng
+    from mammo_lib.extract.normals import draw_shrunk_tiling, shrink_scan, whites_to_black
+
+    recipe = get_recipe("8", **SMALL)
+    tasks = build.plan_ddsm(build.DatasetInputs(ddsm_root=tree.ddsm_root), recipe, SEED).tasks
+    seen = _mapped_images(monkeypatch)
+    localisation.synthetic_cases(None, tree.root, max_scans=0)
+    checked = 0
+    for task in tasks:
+        draw = draw_shrunk_tiling(
+            scan_rng(SEED, task.key), crop_size=recipe.crop_size, out_size=recipe.tile_size
+        )
+        # the study's factor and stride, mapped to this geometry (299 crops stored at 48)
+        assert 1.8 <= draw.factor * 2 * recipe.tile_size / recipe.crop_size <= 3.2
+        assert 150 * 48 / 299 - 1 <= draw.stride <= 200 * 48 / 299 + 1
+        small = whites_to_black(shrink_scan(seen[Path(task.path).name], draw.factor))
+        windows: set[bytes] = set()
+        for box in tile_boxes(trim_box(small.shape, recipe.trim), recipe.tile_size, draw.stride):
+            windows |= _symmetries(cut(small, box))
+        tiles = _tiles(task, recipe, tmp_path)
+        for tile in tiles:
+            assert tile.tobytes() in windows, f"{task.key}: not a tile of the shrunk view"
+        checked += len(tiles)
+    assert checked > 0
 
 
 def test_cbis_tiles_are_regions_of_the_mapped_scans(tree, tmp_path, monkeypatch):
@@ -119,7 +151,7 @@ def test_mias_tiles_are_regions_of_the_mapped_scans(tmp_path, monkeypatch):
 
     mias = load_mias()
     refnums = ["mdb003", "mdb004"]  # normal scans
-    recipe = get_recipe("6", **{**SMALL, "include_mias": True})
+    recipe = get_recipe("9", **{**SMALL, "include_mias": True}, mias_normals="project")
     inputs = build.DatasetInputs(mias_folder=mias.folder, mias_refnums=tuple(refnums))
     tasks = build.plan_mias(inputs, recipe, SEED).tasks
     assert [t.scan_id for t in tasks] == refnums and not any(t.rois for t in tasks)

@@ -34,6 +34,7 @@ SHARED = (
     "model_width",
     "bn_momentum",
     "mixed_precision",
+    "augment",
 )
 #: Parameters only some of the chapters have; where present they must agree.
 SHARED_IF_PRESENT = ("dataset_dir", "recipe", "labels")

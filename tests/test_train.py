@@ -254,3 +254,85 @@ def test_mixed_bfloat16_trains_and_keeps_float32_outputs(dataset: Path, capsys) 
     assert tiny_config(dataset).precision_policy == "float32"
     with pytest.raises(ValueError, match="mixed_precision must be one of"):
         tiny_config(dataset, mixed_precision="float8")
+
+
+def test_augment_modes_flips_only_or_the_eight_symmetries() -> None:
+    from mammo_lib.train.layers import RandomDihedral
+
+    tile = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+    batch = np.repeat(tile, 64, axis=0)
+    flips = {tile[0, ..., 0].tobytes()}
+    for f in (tile[0, :, ::-1, 0], tile[0, ::-1, :, 0], tile[0, ::-1, ::-1, 0]):
+        flips.add(np.ascontiguousarray(f).tobytes())
+    seen_flips = {
+        np.ascontiguousarray(x[..., 0]).tobytes()
+        for x in np.asarray(RandomDihedral(seed=1, rotations=False)(batch, training=True))
+    }
+    assert seen_flips == flips  # the study's: left-right and up-down flips, no rotation
+    seen_all = {
+        np.ascontiguousarray(x[..., 0]).tobytes()
+        for x in np.asarray(RandomDihedral(seed=1)(batch, training=True))
+    }
+    assert len(seen_all) == 8 and flips < seen_all
+    assert TrainConfig("d", augment="dihedral").augment is True  # hash of earlier runs kept
+    assert TrainConfig("d", augment="none").augment_mode == "none"
+    assert TrainConfig("d", augment="flips").config_hash != TrainConfig("d").config_hash
+    with pytest.raises(ValueError, match="augment"):
+        TrainConfig("d", augment="rotate")
+    with pytest.raises(ValueError, match="freeze_conv needs init_from"):
+        TrainConfig("d", freeze_conv=True)
+
+
+def test_init_from_copies_and_freezes_the_convolutions(dataset: Path) -> None:
+    from mammo_lib.train.run import build_training_model, convolutional_layers
+
+    donor_run = ensure_trained(tiny_config(dataset, label="label", name="donor-5class"))
+    donor = load_model(donor_run / "last.keras").get_layer("vgg_lite")
+    config = tiny_config(dataset, init_from=str(donor_run), freeze_conv=True, name="from-donor")
+    model = build_training_model(config)
+    mine = model.get_layer("vgg_lite")
+    convs = convolutional_layers(mine)
+    assert convs and all(not layer.trainable for layer in convs)
+    for layer in convs:
+        for a, b in zip(
+            layer.get_weights(), donor.get_layer(layer.name).get_weights(), strict=True
+        ):
+            np.testing.assert_array_equal(a, b)
+    # The head is new: 2 classes here, 5 in the donor.
+    assert mine.get_layer("logits").units == 2 and donor.get_layer("logits").units == 5
+    assert mine.get_layer("fc1").trainable
+    frozen = [w.numpy().copy() for layer in convs for w in layer.weights]
+    run = train(config)
+    after = load_model(run.run_dir / "last.keras").get_layer("vgg_lite")
+    kept = [w.numpy() for layer in convolutional_layers(after) for w in layer.weights]
+    assert all(np.array_equal(a, b) for a, b in zip(frozen, kept, strict=True))
+    # Without freezing, training moves them.
+    free = train(tiny_config(dataset, init_from=str(donor_run), name="from-donor-free"))
+    moved = load_model(free.run_dir / "last.keras").get_layer("vgg_lite")
+    assert any(
+        not np.array_equal(a, b)
+        for layer in convolutional_layers(moved)
+        for a, b in zip(layer.get_weights(), donor.get_layer(layer.name).get_weights(), strict=True)
+    )
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        build_training_model(tiny_config(dataset, init_from=str(dataset / "missing")))
+
+
+def test_kernel_images_are_logged_each_epoch(dataset: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from mammo_lib.train.callbacks import kernel_images
+
+    images = kernel_images(np.stack([np.zeros((3, 3, 1)), np.ones((3, 3, 1))], axis=-1))
+    assert images.shape == (2, 3, 3, 1) and np.all(images == 0.5)
+    ramp = kernel_images(np.arange(9, dtype=np.float32).reshape(3, 3, 1, 1))
+    assert ramp.min() == 0 and ramp.max() == 1
+    run = train(tiny_config(dataset, epochs=2, name="kernels"))
+    events = EventAccumulator(str(run.run_dir / "tb" / "kernels"), size_guidance={"tensors": 0})
+    events.Reload()
+    tags = events.Tags()["tensors"]  # TF2 image summaries are stored as tensors
+    assert tags == ["conv1/kernels"]
+    logged = events.Tensors(tags[0])
+    assert sorted(e.step for e in logged) == [0, 1]
+    # width, height, then one PNG per kernel (8 filters at width 0.25)
+    assert len(logged[0].tensor_proto.string_val) == 2 + 8

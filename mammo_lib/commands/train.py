@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``train`` subcommand."""
     parser = subparsers.add_parser(
         "train",
-        help="train a ConvNet (vgg_lite, vgg16, inception_v4_lite) on a TFRecord dataset",
+        help="train a ConvNet (vgg_lite, vgg16_study, inception_v4_study ...) on TFRecords",
         description=(
             "Train a registered model on a dataset folder (train-*.tfrecord, val-*.tfrecord) "
             "or on a dataset recipe built on demand. The run folder (config, checkpoints, "
@@ -55,7 +55,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--scaling", choices=("raw", "unit", "centred"), default="unit")
     parser.add_argument("--contrast", type=float, default=None, help="contrast factor")
-    parser.add_argument("--no-augment", action="store_true", help="no random flips/rotations")
+    parser.add_argument(
+        "--augment",
+        choices=("dihedral", "flips", "none"),
+        default="dihedral",
+        help="online augmentation: flips and 90-degree rotations (default), flips only (the "
+        "study's when on), or none (the study's headline run)",
+    )
+    parser.add_argument("--no-augment", action="store_true", help="same as --augment none")
+    parser.add_argument(
+        "--init-from",
+        metavar="RUN",
+        help="run folder (or .keras file) whose convolutions initialise this run's",
+    )
+    parser.add_argument(
+        "--freeze-conv",
+        action="store_true",
+        help="with --init-from: keep the convolutions fixed, train the head only",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--strategy", choices=("default", "mirrored", "multi_worker"), default="default"
@@ -110,7 +127,9 @@ def run(args: argparse.Namespace) -> int:
         learning_rate=args.learning_rate,
         scaling=args.scaling,
         contrast=args.contrast,
-        augment=not args.no_augment,
+        augment="none" if args.no_augment else args.augment,
+        init_from=args.init_from,
+        freeze_conv=args.freeze_conv,
         seed=args.seed,
         strategy=args.strategy,
         mixed_precision=f"mixed_{args.mixed_precision}" if args.mixed_precision else False,

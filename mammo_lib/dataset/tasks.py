@@ -30,7 +30,8 @@ from mammo_lib.io import atomic_open
 
 #: Bump when the task output or the extraction code changes (it is part of the dataset key).
 #: 2: tiles PNG-encoded at zlib level 1 through imagecodecs.
-TASK_VERSION = 2
+#: 3: the study's method 2 for large ROIs, shrunk-scan normals, white-to-black, MIAS rule.
+TASK_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,27 @@ def _read_ddsm_scan(task: ScanTask) -> np.ndarray:
     return scan.image
 
 
+def _roi_crops(
+    scan8: np.ndarray, box: Box, recipe: Recipe, rng: np.random.Generator
+) -> list[cbis.RoiCrop]:
+    """The recipe's crops of one ROI: method 1 variants, method 2, or both (in that order)."""
+    geometry = {"crop_size": recipe.crop_size, "out_size": recipe.tile_size}
+    crops: list[cbis.RoiCrop] = []
+    if recipe.roi_method in (1, "1+2"):
+        crops += cbis.method1_crops(scan8, box, rng, variants=recipe.roi_variants, **geometry)
+    if recipe.roi_method in (2, "1+2"):
+        crops += cbis.method2_crops(
+            scan8,
+            box,
+            rng,
+            n_crops=recipe.n_crops,
+            pad_by=recipe.roi_pad_by,
+            large_rois=recipe.large_rois,
+            **geometry,
+        )
+    return crops
+
+
 def _run_cbis(task: ScanTask, recipe: Recipe, rng: np.random.Generator) -> tuple[list, list]:
     records: list[dict] = []
     skips: list[dict] = []
@@ -183,11 +205,7 @@ def _run_cbis(task: ScanTask, recipe: Recipe, rng: np.random.Generator) -> tuple
                 raise ExtractionSkip("unreadable-mask", str(error)) from error
             box = cbis.roi_box_from_mask(mask > 0, scan8.shape)
             boxes.append(box)
-            method = cbis.method1_crops if recipe.roi_method == 1 else cbis.method2_crops
-            kwargs = {"crop_size": recipe.crop_size, "out_size": recipe.tile_size}
-            if recipe.roi_method == 2:
-                kwargs["n_crops"] = recipe.n_crops
-            crops = method(scan8, box, rng, **kwargs)
+            crops = _roi_crops(scan8, box, recipe, rng)
         except ExtractionSkip as skip:
             skips.append(
                 _skip(roi.mask_path or task.path, skip.reason, f"{roi.roi_id}: {skip.detail}", task)
@@ -236,16 +254,28 @@ def _run_ddsm(task: ScanTask, recipe: Recipe, rng: np.random.Generator) -> tuple
     except (ImageReadError, OSError, ValueError) as error:
         return [], [_skip(task.path, "unreadable-scan", str(error), task)]
     try:
-        tiles = normals.normal_tiles(
-            scan8,
-            task.digitizer,
-            rng,
-            crop_size=recipe.crop_size,
-            out_size=recipe.tile_size,
-            stride=recipe.stride,
-            trim=recipe.trim,
-            rule=rule,
-        )
+        if recipe.normal_tiling == "shrunk":
+            _, tiles = normals.shrunk_normal_tiles(
+                scan8,
+                rule,
+                rng,
+                crop_size=recipe.crop_size,
+                out_size=recipe.tile_size,
+                trim=recipe.trim,
+                white_to_black=recipe.ddsm_white_to_black,
+            )
+        else:
+            tiles = normals.normal_tiles(
+                scan8,
+                task.digitizer,
+                rng,
+                crop_size=recipe.crop_size,
+                out_size=recipe.tile_size,
+                stride=recipe.stride,
+                trim=recipe.trim,
+                rule=rule,
+                white_to_black=recipe.ddsm_white_to_black,
+            )
     except ExtractionSkip as skip:
         return [], [_skip(task.path, skip.reason, skip.detail, task)]
     tiles = _limit(tiles, recipe.max_normal_tiles_per_scan, rng)
@@ -260,17 +290,15 @@ def _run_mias(task: ScanTask, recipe: Recipe, rng: np.random.Generator) -> tuple
     records: list[dict] = []
     skips: list[dict] = []
     if not task.rois:
-        scaled = mias.scale_scan(image, recipe.mias_scale)
         try:
-            tiles = normals.normal_tiles(
-                scaled,
-                "MIAS",
+            tiles = mias.mias_normal_tiles(
+                image,
                 rng,
+                rule=recipe.mias_normals,
+                scale=recipe.mias_scale,
                 crop_size=recipe.mias_crop,
                 out_size=recipe.tile_size,
-                stride=None,
                 trim=recipe.trim,
-                rule=_normal_rule(recipe, "MIAS"),
             )
         except ExtractionSkip as skip:
             return [], [_skip(task.path, skip.reason, skip.detail, task)]
@@ -289,6 +317,8 @@ def _run_mias(task: ScanTask, recipe: Recipe, rng: np.random.Generator) -> tuple
                 crop_size=recipe.mias_crop,
                 out_size=recipe.tile_size,
                 n_crops=recipe.n_crops,
+                pad_by=recipe.roi_pad_by,
+                large_rois=recipe.large_rois,
             )
         except ExtractionSkip as skip:
             skips.append(_skip(task.path, skip.reason, f"{roi.roi_id}: {skip.detail}", task))

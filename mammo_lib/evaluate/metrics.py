@@ -1,8 +1,12 @@
 """Dataset-level classification metrics: binary, 5-class and the collapsed views.
 
 Every function here takes the predictions for a whole dataset at once; nothing is averaged
-over batches (the study reported means of per-batch streaming metrics, which weight each
-batch equally whatever its class mix). The numbers come from scikit-learn's metric functions.
+over batches. The study reported the mean over its shuffled test batches of TF1 streaming
+metrics reset once before the loop, so each batch contributed the cumulative metric of all
+batches so far: the first batches weigh most and the figure depends on the batch order (the
+same checkpoint gave .9555 / .8492 on a second evaluation against the published .9571 /
+.9012; see :mod:`mammo_lib.evaluate.published`). The numbers here come from scikit-learn's
+metric functions.
 
 Label codes follow the study: ``0`` NORMAL, ``1`` BENIGN calcification, ``2`` BENIGN mass,
 ``3`` MALIGNANT calcification, ``4`` MALIGNANT mass; the binary label is ``code > 0``.

@@ -183,6 +183,8 @@ def extract_mias_tiles(
                     crop_size=c.crop_size,
                     out_size=c.out_size,
                     n_crops=c.n_crops,
+                    pad_by="axis",  # this chapter's own tiling, kept as it was
+                    large_rois="grid",
                 )
             except ExtractionSkip as skip:
                 skipped.append(

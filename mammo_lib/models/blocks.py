@@ -31,14 +31,19 @@ def conv_bn_relu(
     bn_momentum: float = 0.99,
     bn_epsilon: float = 1e-3,
     kernel_initializer: str | keras.initializers.Initializer = "he_normal",
+    use_bias: bool = False,
 ) -> keras.KerasTensor:
-    """Apply Conv2D (no bias) -> BatchNorm -> ReLU, named ``name``, ``name_bn``, ``name_relu``."""
+    """Apply Conv2D -> BatchNorm -> ReLU, named ``name``, ``name_bn``, ``name_relu``.
+
+    The convolution has no bias unless `use_bias` (the study's TF1 layers kept one before
+    the batch norm; it changes nothing but the parameter count).
+    """
     x = layers.Conv2D(
         filters,
         kernel,
         strides=strides,
         padding=padding,
-        use_bias=False,
+        use_bias=use_bias,
         kernel_initializer=kernel_initializer,
         kernel_regularizer=l2(l2_scale),
         name=name,
@@ -57,12 +62,14 @@ def dense_head(
     input_dropout: float = 0.5,
     bn_momentum: float = 0.9,
     bn_epsilon: float = 1e-3,
-    logits_initializer: str = "glorot_uniform",
+    logits_initializer: str | keras.initializers.Initializer = "glorot_uniform",
+    use_bias: bool = False,
 ) -> keras.KerasTensor:
     """Flatten -> dropout -> (Dense ``fcN`` -> BN -> ReLU -> dropout) per unit count -> ``logits``.
 
     The head ends in Dense ``"logits"`` and a softmax ``"probabilities"``, so a fully
     convolutional copy can replace each Dense layer by a convolution with the same weights.
+    `use_bias` gives the hidden Dense layers a bias before their batch norm (the study's).
     """
     x = layers.Flatten(name="flatten")(x)
     if input_dropout:
@@ -70,7 +77,7 @@ def dense_head(
     for i, n in enumerate(units, start=1):
         x = layers.Dense(
             n,
-            use_bias=False,
+            use_bias=use_bias,
             kernel_initializer="he_normal",
             kernel_regularizer=l2(l2_scale),
             name=f"fc{i}",

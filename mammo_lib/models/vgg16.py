@@ -1,9 +1,21 @@
-"""The study's VGG-16 variant: VGG-16's thirteen convolutions with a stride-2 first
-convolution and batch normalisation, and a smaller head (fc1 1024, fc2 512).
+"""Two VGG-16s: the textbook plan adapted to 299 tiles (``vgg16``), and the one the study
+trained (``vgg16_study``, its ``vgg_16.3.py``, model vgg_16.3.06 of its Tables 1 and 3).
 
-Blocks (3x3 SAME convolutions, each with batch norm and ReLU; 2x2/2 max pool after each)::
+``vgg16``: VGG-16's thirteen convolutions with a stride-2 first convolution and batch
+normalisation, and a smaller head (fc1 1024, fc2 512)::
 
     conv1_1 64/2, conv1_2 64 | conv2_x 128 x2 | conv3_x 256 x3 | conv4_x 512 x3 | conv5_x 512 x3
+
+``vgg16_study``: twelve convolutions with fewer filters, as the study's code built them
+(its text describes VGG-16 with 2048-unit FC layers; the code is what was run)::
+
+    1.1 64/2, 1.2 64 | 2.x 96 x2 | 3.x 128 x2 | 4.x 256 x3 | 5.x 384 x3
+
+each 3x3 SAME with a bias, batch norm (momentum 0.99) and ReLU; a 2x2/2 SAME max pool after
+each block, no pool dropout, no L2 on the convolutions; flatten, dropout 0.5, fc1 1024 and
+fc2 512 (bias, batch norm momentum 0.9, ReLU, dropout 0.5, L2 2.5e-3), logits. The study
+trained it with Adam 1e-3 decayed x0.8 every 10 epochs (``decay_epochs=10``, see
+:data:`STUDY_DECAY_EPOCHS`).
 
 The stride-2 first convolution keeps the 299x299 input affordable (150x150 after it).
 """
@@ -15,6 +27,17 @@ from keras import layers
 
 from mammo_lib.models.blocks import L2_CONV, L2_FC, conv_bn_relu, dense_head, image_input
 from mammo_lib.models.registry import register_model
+
+#: Filters per convolution of the study's vgg_16.3, one tuple per block.
+STUDY_BLOCKS: tuple[tuple[int, ...], ...] = (
+    (64, 64),
+    (96, 96),
+    (128, 128),
+    (256, 256, 256),
+    (384, 384, 384),
+)
+#: Epochs between learning-rate decays in the study's vgg_16.3.py (1.0.0.35: 5).
+STUDY_DECAY_EPOCHS = 10
 
 #: Filters per convolution, one tuple per block.
 _BLOCKS: tuple[tuple[int, ...], ...] = (
@@ -81,3 +104,66 @@ def build_vgg16(
         x, tuple(fc_units), n_classes, l2_scale=l2_fc, dropout=fc_dropout, input_dropout=fc_dropout
     )
     return keras.Model(inputs, outputs, name="vgg16")
+
+
+@register_model("vgg16_study")
+def build_vgg16_study(
+    *,
+    input_size: int,
+    n_classes: int,
+    width: float = 1.0,
+    l2_fc: float = L2_FC,
+    fc_dropout: float = 0.5,
+    fc_units: tuple[int, ...] = (1024, 512),
+) -> keras.Model:
+    """Build the VGG-16 the study trained (vgg_16.3.06), see the module docstring.
+
+    Parameters
+    ----------
+    input_size, n_classes
+        Square input side (the study: 299) and number of classes (2 or 5).
+    width
+        Multiplier on every convolution's filter count (1.0 = the study's); for quick tests.
+    l2_fc
+        L2 scale (TF1 convention) of the FC kernels (the study: 2.5e-3; none on the logits).
+    fc_dropout
+        Dropout before and after each FC layer.
+    fc_units
+        Units of the FC layers (the study: 1024, 512).
+
+    Returns
+    -------
+    keras.Model
+        Named ``"vgg16_study"``; float ``[N, input_size, input_size, 1]`` -> ``[N, n_classes]``.
+    """
+    inputs = image_input(input_size)
+    x = inputs
+    conv_init = keras.initializers.TruncatedNormal(stddev=5e-2)
+    for b, block in enumerate(STUDY_BLOCKS, start=1):
+        for c, filters in enumerate(block, start=1):
+            x = conv_bn_relu(
+                x,
+                max(1, round(filters * width)),
+                3,
+                f"conv{b}_{c}",
+                strides=2 if (b, c) == (1, 1) else 1,
+                l2_scale=0.0,
+                bn_momentum=0.99,
+                bn_epsilon=1e-8,
+                kernel_initializer=conv_init,
+                use_bias=True,
+            )
+        x = layers.MaxPooling2D(2, strides=2, padding="same", name=f"pool{b}")(x)
+    outputs = dense_head(
+        x,
+        tuple(fc_units),
+        n_classes,
+        l2_scale=l2_fc,
+        dropout=fc_dropout,
+        input_dropout=fc_dropout,
+        bn_momentum=0.9,
+        bn_epsilon=1e-8,
+        logits_initializer=keras.initializers.VarianceScaling(1.0, distribution="truncated_normal"),
+        use_bias=True,
+    )
+    return keras.Model(inputs, outputs, name="vgg16_study")

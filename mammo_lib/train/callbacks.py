@@ -1,4 +1,5 @@
-"""Callbacks of a training run: atomic checkpoints and run state, NaN stop, PR curves."""
+"""Callbacks of a training run: atomic checkpoints and run state, NaN stop, PR curves,
+images of the first convolution's kernels."""
 
 from __future__ import annotations
 
@@ -151,6 +152,64 @@ class PRCurves(keras.callbacks.Callback):
         )
         with self._writer.as_default(), tf.summary.record_if(True):
             tf.summary.experimental.write_raw_pb(proto.SerializeToString(), step=epoch)
+        self._writer.flush()
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+def first_conv(model: keras.Model) -> keras.layers.Conv2D:
+    """The first ``Conv2D`` of a model, looking inside nested models."""
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            return layer
+        if isinstance(layer, keras.Model):
+            try:
+                return first_conv(layer)
+            except ValueError:
+                continue
+    raise ValueError(f"model {model.name!r} has no Conv2D layer")
+
+
+def kernel_images(kernel: np.ndarray) -> np.ndarray:
+    """Kernels ``[kh, kw, cin, cout]`` as ``cout`` images ``[cout, kh, kw, cin]`` in [0, 1].
+
+    Each kernel is scaled by its own range (a constant kernel becomes 0.5), as the study's
+    ``tf.summary.image`` of the transposed kernel showed them.
+    """
+    images = np.transpose(np.asarray(kernel, dtype=np.float32), (3, 0, 1, 2))
+    lo = images.min(axis=(1, 2, 3), keepdims=True)
+    span = images.max(axis=(1, 2, 3), keepdims=True) - lo
+    return np.where(span > 0, (images - lo) / np.where(span > 0, span, 1.0), 0.5)
+
+
+class KernelImages(keras.callbacks.Callback):
+    """Write the first convolution's kernels to TensorBoard as images once per epoch.
+
+    The study logged ``tf.summary.image('conv_1.1/filters', ...)`` of its first layer's
+    kernels every epoch; this is the same, in TensorBoard's "Images" tab (up to
+    `max_outputs` kernels, one channel each for single-channel input).
+    """
+
+    def __init__(self, log_dir: Path, max_outputs: int = 32):
+        super().__init__()
+        self.log_dir = Path(log_dir)
+        self.max_outputs = max_outputs
+        self._writer: Any = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        conv = first_conv(self.model)
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(str(self.log_dir))
+        images = kernel_images(keras.ops.convert_to_numpy(conv.kernel))
+        if images.shape[-1] not in (1, 3, 4):
+            images = images.mean(axis=-1, keepdims=True)
+        with self._writer.as_default(), tf.summary.record_if(True):
+            tf.summary.image(
+                f"{conv.name}/kernels", images, step=epoch, max_outputs=self.max_outputs
+            )
         self._writer.flush()
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:

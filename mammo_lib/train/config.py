@@ -13,7 +13,11 @@ from typing import Any
 from mammo_lib.config import work_dir
 
 #: Fields that do not change the trained weights, left out of the config hash.
-_UNHASHED = ("name", "log_every", "pr_curves", "verbose")
+_UNHASHED = ("name", "log_every", "pr_curves", "kernel_images", "verbose")
+#: Online augmentation modes of a training run: none, the study's (random left-right and
+#: up-down flips, its ``augment(horizontal_flip=True, vertical_flip=True)``) and the
+#: project's default (the eight symmetries of the square, rotations included).
+AUGMENT_MODES: tuple[str, ...] = ("none", "flips", "dihedral")
 #: The study's positive-class weight (it swept W = 1..7; W about 6-7 did best).
 STUDY_POS_WEIGHT = 6.0
 
@@ -53,7 +57,10 @@ class TrainConfig:
         Input scaling mode (``raw``, ``unit``, ``centred``), optional contrast factor and the
         centre of ``centred`` (see :class:`mammo_lib.train.layers.InputScaling`).
     augment
-        Random flips and 90-degree rotations on the device during training.
+        Online augmentation on the device during training: ``"dihedral"`` or True (random
+        flips and 90-degree rotations: the project's default), ``"flips"`` (random
+        left-right and up-down flips only: the study's, when it turned augmentation on) or
+        ``"none"`` / False (the study's headline run 1.0.0.35b.98).
     seed
         Seed of weights, shuffling, dropout and augmentation.
     deterministic
@@ -72,12 +79,23 @@ class TrainConfig:
         P(abnormal) threshold of the recall/precision/F1 metrics.
     model_kwargs
         Extra options for the model builder (e.g. ``{"width": 0.25}``).
+    init_from
+        A run folder (its ``last.keras``) or a ``.keras`` file whose convolutional layers
+        (everything before the classifier's ``flatten``) initialise this run's, matched by
+        name; the head starts fresh (the study's ``--model``, e.g. a binary run started
+        from the 5-class one).
+    freeze_conv
+        Keep the initialised convolutional layers fixed and train only the head (the
+        study's ``--freeze``). Needs `init_from`.
     name
         Run folder name under ``work_dir()/runs``; default ``<model_name>-<hash>``.
     log_every
         TensorBoard scalars every this many steps (besides every epoch).
     pr_curves
         Write a validation PR curve to TensorBoard every epoch.
+    kernel_images
+        Write the first convolution's kernels to TensorBoard as images every epoch (the
+        study's kernel summaries).
     verbose
         Keras ``fit`` verbosity.
     """
@@ -95,7 +113,7 @@ class TrainConfig:
     scaling: str = "unit"
     contrast: float | None = None
     pixel_mean: float = 104.1353
-    augment: bool = True
+    augment: bool | str = True
     seed: int = 0
     deterministic: bool = True
     strategy: str = "default"
@@ -103,9 +121,12 @@ class TrainConfig:
     monitor: str = "val_loss"
     threshold: float = 0.5
     model_kwargs: dict[str, Any] = field(default_factory=dict)
+    init_from: str | None = None
+    freeze_conv: bool = False
     name: str | None = None
     log_every: int = 50
     pr_curves: bool = True
+    kernel_images: bool = True
     verbose: int | str = 0
 
     def __post_init__(self) -> None:
@@ -118,11 +139,28 @@ class TrainConfig:
             raise ValueError(f"pos_weight must be positive, got {self.pos_weight}")
         if self.strategy not in ("default", "mirrored", "multi_worker"):
             raise ValueError(f"unknown strategy {self.strategy!r}")
+        if self.augment not in (True, False, *AUGMENT_MODES):
+            raise ValueError(f"augment must be one of {AUGMENT_MODES}, got {self.augment!r}")
+        # stored as the booleans they always were, so earlier runs keep their hashes
+        self.augment = {"dihedral": True, "none": False}.get(self.augment, self.augment)
+        if self.init_from is not None:
+            self.init_from = os.fspath(self.init_from)
+        if self.freeze_conv and self.init_from is None:
+            raise ValueError("freeze_conv needs init_from (a run to take the convolutions from)")
         if self.mixed_precision not in PRECISION_POLICIES:
             raise ValueError(
                 f"mixed_precision must be one of {list(PRECISION_POLICIES)}, "
                 f"got {self.mixed_precision!r}"
             )
+
+    @property
+    def augment_mode(self) -> str:
+        """``"none"``, ``"flips"`` or ``"dihedral"`` (True means ``"dihedral"``)."""
+        if self.augment is True:
+            return "dihedral"
+        if self.augment is False:
+            return "none"
+        return str(self.augment)
 
     @property
     def precision_policy(self) -> str:

@@ -78,17 +78,21 @@ class RandomDihedral(layers.Layer):
 
     Each tile independently gets one of the eight symmetries of the square, uniformly:
     a left-right flip, an up-down flip and a transpose, each with probability 1/2,
-    generate all of them. Inference passes tiles through unchanged.
+    generate all of them. With ``rotations=False`` only the two flips are drawn (the
+    study's online augmentation). Inference passes tiles through unchanged.
 
     Parameters
     ----------
     seed
         Seed of the layer's own random stream (None: drawn from Keras' global seed).
+    rotations
+        Also transpose (with the flips: rotate by 90 degrees); False gives flips only.
     """
 
-    def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, seed: int | None = None, rotations: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.seed = seed
+        self.rotations = bool(rotations)
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape: tuple) -> None:
@@ -104,10 +108,12 @@ class RandomDihedral(layers.Layer):
         x = inputs
         x = ops.where(ops.reshape(coins[:, 0], (-1, 1, 1, 1)), ops.flip(x, axis=2), x)
         x = ops.where(ops.reshape(coins[:, 1], (-1, 1, 1, 1)), ops.flip(x, axis=1), x)
+        if not self.rotations:
+            return x
         return ops.where(ops.reshape(coins[:, 2], (-1, 1, 1, 1)), ops.transpose(x, (0, 2, 1, 3)), x)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return input_shape
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "seed": self.seed}
+        return {**super().get_config(), "seed": self.seed, "rotations": self.rotations}

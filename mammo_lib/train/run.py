@@ -39,6 +39,7 @@ from mammo_lib.dataset.tfrecord import check_shards, make_dataset
 from mammo_lib.io import atomic_path
 from mammo_lib.models import build_model
 from mammo_lib.train.callbacks import (
+    KernelImages,
     LearningRateLogger,
     NaNGuard,
     PRCurves,
@@ -79,19 +80,90 @@ class RunResult:
 
 
 def build_training_model(config: TrainConfig) -> keras.Model:
-    """Return the model a run trains: uint8 tiles -> scaling -> augmentation -> classifier."""
+    """Return the model a run trains: uint8 tiles -> scaling -> augmentation -> classifier.
+
+    With ``config.init_from`` the classifier's convolutional layers take their weights from
+    that run (see :func:`init_convolutions`), frozen when ``config.freeze_conv``.
+    """
     classifier = build_model(
         config.model_name,
         input_size=config.image_size,
         n_classes=config.n_classes,
         **config.model_kwargs,
     )
+    if config.init_from is not None:
+        init_convolutions(classifier, config.init_from, freeze=config.freeze_conv)
     inputs = keras.Input((config.image_size, config.image_size, 1), dtype="uint8", name="tile")
     x = InputScaling(config.scaling, config.contrast, config.pixel_mean, name="scaling")(inputs)
-    if config.augment:
-        x = RandomDihedral(seed=config.seed, name="augment")(x)
+    mode = config.augment_mode
+    if mode != "none":
+        x = RandomDihedral(seed=config.seed, rotations=mode == "dihedral", name="augment")(x)
     outputs = classifier(x)
     return keras.Model(inputs, outputs, name=f"{config.model_name}_run")
+
+
+def convolutional_layers(classifier: keras.Model) -> list[keras.layers.Layer]:
+    """The classifier's layers before its ``flatten`` that hold weights (convs, batch norms)."""
+    names = [layer.name for layer in classifier.layers]
+    if "flatten" not in names:
+        raise ValueError(f"model {classifier.name!r} has no 'flatten' layer")
+    return [layer for layer in classifier.layers[: names.index("flatten")] if layer.weights]
+
+
+def _source_classifier(source: str | os.PathLike[str]) -> keras.Model:
+    path = Path(source)
+    if path.is_dir():
+        path = path / "last.keras"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no checkpoint to initialise from")
+    model = load_model(path)
+    inner = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    return inner[0] if inner else model
+
+
+def init_convolutions(
+    classifier: keras.Model, source: str | os.PathLike[str], *, freeze: bool = False
+) -> list[str]:
+    """Copy the convolutional layers' weights of another run into `classifier`, by name.
+
+    Parameters
+    ----------
+    classifier
+        A freshly built classifier (the bare model, not the training wrapper).
+    source
+        A run folder (its ``last.keras``, the study's "restore the checkpoint") or a
+        ``.keras`` file.
+    freeze
+        Make the copied layers non-trainable (their batch norms then run in inference mode).
+
+    Returns
+    -------
+    list of str
+        The names of the layers copied.
+
+    Raises
+    ------
+    ValueError
+        When a layer is missing from the source or its weights have another shape.
+    """
+    donor = _source_classifier(source)
+    copied = []
+    for layer in convolutional_layers(classifier):
+        try:
+            other = donor.get_layer(layer.name)
+        except ValueError as error:
+            raise ValueError(f"{source}: has no layer {layer.name!r} to initialise from") from error
+        theirs, ours = other.get_weights(), layer.get_weights()
+        if [w.shape for w in theirs] != [w.shape for w in ours]:
+            raise ValueError(
+                f"{source}: layer {layer.name!r} has weights of shapes "
+                f"{[w.shape for w in theirs]}, this model needs {[w.shape for w in ours]}"
+            )
+        layer.set_weights(theirs)
+        if freeze:
+            layer.trainable = False
+        copied.append(layer.name)
+    return copied
 
 
 def steps_per_epoch(n_records: int, batch_size: int) -> int:
@@ -312,6 +384,8 @@ def _train(
         ]
         if config.pr_curves:
             own.append(PRCurves(val_ds, run_dir / "tb" / "pr_curves"))
+        if config.kernel_images:
+            own.append(KernelImages(run_dir / "tb" / "kernels"))
     with _naming_bad_shards(train_files + val_files):
         model.fit(
             train_ds,
