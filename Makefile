@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make book   set up .venv, execute every chapter with the default (quick) profile, render HTML
 #   make test   set up .venv, run the test suite
+#   make lab    set up .venv, open the chapters in JupyterLab (a .py chapter opens as a notebook)
 # Options: PROFILE=ci|quick|paper for `make book`; PYTEST_ARGS="..." for `make test`.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -18,7 +19,7 @@ ifeq ($(origin MAMMO_DATA_MIRROR), undefined)
   endif
 endif
 
-.PHONY: book test install lint clean
+.PHONY: book test install lint clean lab
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +34,17 @@ install: $(STAMP)
 
 book: $(STAMP)
 	$(BIN)/mammo book --profile $(PROFILE)
+
+# JupyterLab opens a .py chapter as a notebook through jupytext (installed with the rest) and
+# saves it back as py:percent text; this venv-wide setting makes that the default viewer.
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+
+$(LAB_SETTINGS): | $(STAMP)
+	mkdir -p $(dir $@)
+	printf '%s\n' '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}' > $@
+
+lab: $(STAMP) $(LAB_SETTINGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) notebooks/01_uci_eda.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -18,10 +18,31 @@ never from a later one, and siblings of one stage (evaluate and scan) do not imp
 other; only the top floor imports across itself. ``tests/test_layering.py`` enforces it.
 """
 
-import warnings
+import logging as _logging
+import os as _os
+import warnings as _warnings
 
 __version__ = "0.1.0"
 
-# tqdm.auto falls back to text bars when ipywidgets is absent (as under papermill); its warning
-# about the missing widget would otherwise clutter every chapter that shows a progress bar.
-warnings.filterwarnings("ignore", message="IProgress not found", category=Warning)
+# Third-party logs stay out of the chapters' outputs, where they would read as results (set
+# here, before anything imports TensorFlow):
+# - TensorFlow's C++ logging defaults to warnings and errors only (a value the user set is
+#   kept), so its runtime INFO lines (``TFRecordDataset buffer_size`` ...) are not printed;
+# - records below ERROR from the ``tensorflow`` and ``absl`` Python loggers (retracing notices,
+#   deprecations) are dropped by a filter on those loggers; TensorFlow resets the
+#   ``tensorflow`` logger's level to INFO in an interactive kernel, so a level would not hold;
+# - tqdm.auto's warning that ipywidgets is missing (it then draws text bars) is ignored.
+# What native libraries write to the process's stderr while loading (absl's InitializeLog
+# notice, CUDA probing) cannot be filtered from Python: ``mammo book`` starts its kernels so
+# that it goes to the build's terminal instead of the pages (``mammo_lib.book``).
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _below_error(record: _logging.LogRecord) -> bool:
+    return record.levelno >= _logging.ERROR
+
+
+for _name in ("tensorflow", "absl"):
+    if _below_error not in _logging.getLogger(_name).filters:
+        _logging.getLogger(_name).addFilter(_below_error)
+_warnings.filterwarnings("ignore", message="IProgress not found", category=Warning)

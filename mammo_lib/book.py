@@ -5,13 +5,21 @@ papermill into ``_build/executed/`` with the parameters of the chosen profile, s
 book's pages into ``_build/book/``, and rendered by Jupyter Book with execution off (the pages show
 the papermill outputs) and warnings as errors. A notebook whose source, parameters and library code
 are unchanged since its last successful run is not executed again.
+
+Parameters come from the profile (``params/<profile>.yaml``), then from the user's own files
+(``--params my-data.yaml``, laid out like a profile, or with global keys that apply to every
+chapter declaring them), then from ``--set KEY=VALUE`` (``06_training.epochs=5`` for one
+chapter, ``cbis_root=~/CBIS-DDSM`` for all that declare it). A parameter no chapter declares
+is an error, never silently ignored.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -63,6 +71,185 @@ def toc_notebooks(root: Path) -> list[str]:
     return found
 
 
+def declared_parameters(source: Path) -> set[str]:
+    """Names assigned in the notebook's cell tagged ``parameters`` (read, not executed)."""
+    notebook = jupytext.read(source)
+    cells = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    if len(cells) != 1:
+        raise ValueError(f"{source}: {len(cells)} cells tagged 'parameters' (want exactly one)")
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(cells[0].source, filename=str(source))):
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
+def _chapter_of(key: str, chapters: list[str]) -> str | None:
+    """The chapter stem `key` names (its stem or its number prefix ``"06"``), or None."""
+    for name in chapters:
+        if key == name or key == name.split("_", 1)[0]:
+            return name
+    return None
+
+
+def parse_set(items: list[str]) -> dict[str, Any]:
+    """Parse ``KEY=VALUE`` strings; each VALUE is read as YAML (``null``, ``5``, ``[1, 2]``)."""
+    parsed: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE")
+        parsed[key.strip()] = yaml.safe_load(value) if value.strip() else None
+    return parsed
+
+
+def merge_parameters(
+    params: dict[str, dict[str, Any]],
+    overrides: dict[str, Any],
+    declared: dict[str, set[str]],
+    *,
+    origin: str,
+) -> dict[str, dict[str, Any]]:
+    """Return a copy of `params` with `overrides` applied.
+
+    Parameters
+    ----------
+    params
+        ``{chapter: {parameter: value}}`` (a loaded profile).
+    overrides
+        Keys ``chapter`` (its value a mapping), ``chapter.parameter``, or ``parameter``
+        (applied to every chapter that declares it); chapters by stem or number prefix.
+    declared
+        The parameters each chapter declares (:func:`declared_parameters`).
+    origin
+        Where the overrides come from, for error messages.
+
+    Raises
+    ------
+    ValueError
+        Naming `origin` and the key, when a chapter or parameter is unknown.
+    """
+    chapters = list(declared)
+    merged = {name: dict(values) for name, values in params.items()}
+
+    def put(chapter: str, name: str, value: Any) -> None:
+        if name not in declared[chapter]:
+            raise ValueError(f"{origin}: {chapter} declares no parameter {name!r}")
+        merged.setdefault(chapter, {})[name] = value
+
+    for key, value in overrides.items():
+        chapter = _chapter_of(key, chapters)
+        if chapter is not None:
+            if not isinstance(value, dict):
+                raise ValueError(f"{origin}: {key} must map parameter names to values")
+            for name, item in value.items():
+                put(chapter, name, item)
+        elif "." in key and _chapter_of(key.split(".", 1)[0], chapters) is not None:
+            head, name = key.split(".", 1)
+            put(_chapter_of(head, chapters) or head, name, value)
+        else:
+            users = [c for c in chapters if key in declared[c]]
+            if not users:
+                raise ValueError(f"{origin}: no chapter declares a parameter {key!r}")
+            for chapter in users:
+                merged.setdefault(chapter, {})[key] = value
+    return merged
+
+
+def load_parameters(
+    root: Path,
+    profile: str = DEFAULT_PROFILE,
+    *,
+    params_files: list[Path] | None = None,
+    sets: dict[str, Any] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The parameters of every chapter: the profile, then `params_files`, then `sets`."""
+    params = load_profile(profile)
+    if not params_files and not sets:
+        return params
+    names = toc_notebooks(root)
+    declared = {n: declared_parameters(root / "notebooks" / f"{n}.py") for n in names}
+    for file in params_files or []:
+        file = Path(file).expanduser()
+        if not file.is_file():
+            raise FileNotFoundError(f"{file}: no such parameter file")
+        content = yaml.safe_load(file.read_text()) or {}
+        if not isinstance(content, dict):
+            raise ValueError(f"{file}: a parameter file maps names to values")
+        params = merge_parameters(params, content, declared, origin=str(file))
+    if sets:
+        params = merge_parameters(params, sets, declared, origin="--set")
+    return params
+
+
+#: Lines of an executed chapter's output that are logs, warnings or progress bars, not results:
+#: glog/absl (``I0000 00:00:...``, ``W1201 ...``), Python logging's default format
+#: (``WARNING:tensorflow:...``), ``warnings`` (``UserWarning: ...``), CUDA and TensorFlow
+#: start-up messages, tqdm bars (``40%|####``).
+LOG_LINE = re.compile(
+    r"^\s*[IWEF]\d{4} \d\d:\d\d:\d\d"
+    r"|^\s*(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\b[:\s]"
+    r"|\b\w*Warning: "
+    r"|\bcu(Init|da_|DNN|BLAS|FFT)\w*|CUDA|oneDNN|TensorFlow binary|absl::"
+    r"|\d+%\|"
+    r"|\bit/s\]|\bs/it\]"
+)
+
+
+def log_lines(notebook: nbformat.NotebookNode) -> list[str]:
+    """Every log, warning or progress line in a notebook's outputs, as ``cell N: line``.
+
+    All of a stream's lines count when it is stderr; on stdout, the lines :data:`LOG_LINE`
+    matches. Results a chapter prints (tables, numbers) are neither.
+    """
+    found = []
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") != "stream":
+                continue
+            lines = [line for line in str(output.get("text", "")).splitlines() if line.strip()]
+            if output.get("name") != "stderr":
+                lines = [line for line in lines if LOG_LINE.search(line)]
+            found += [f"cell {index}: {line.strip()[:200]}" for line in lines]
+    return found
+
+
+def with_values(source: str, values: dict[str, Any]) -> str:
+    """The parameters cell `source` with the right-hand side of each top-level assignment of a
+    name in `values` replaced by that value's ``repr`` (comments and layout kept)."""
+    lines = source.splitlines(keepends=True)
+    edits = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name) and target.id in values:
+                edits.append((node.value, repr(values[target.id])))
+    for value, text in sorted(edits, key=lambda e: (e[0].lineno, e[0].col_offset), reverse=True):
+        first, last = value.lineno - 1, (value.end_lineno or value.lineno) - 1
+        head = lines[first].encode()[: value.col_offset].decode()
+        tail = lines[last].encode()[value.end_col_offset :].decode()
+        lines[first : last + 1] = [head + text + tail]
+    return "".join(lines)
+
+
+def show_parameters_used(path: Path, parameters: dict[str, Any]) -> None:
+    """Make an executed notebook's page show the parameters its run used, once.
+
+    papermill runs the chapter's ``parameters`` cell and then its own injected ``# Parameters``
+    cell with the profile's values. On the page the chapter's cell (with its comments) now
+    shows the values used, and the injected cell is tagged ``remove-cell``.
+    """
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+        elif "parameters" in tags and parameters:
+            cell.source = with_values(cell.source, parameters)
+    nbformat.write(notebook, path)
+
+
 def _library_digest() -> str:
     package = Path(__file__).resolve().parent
     digest = hashlib.sha256()
@@ -77,6 +264,16 @@ def _run_key(source: Path, parameters: dict[str, Any], library: str) -> str:
     digest.update(json.dumps(parameters, sort_keys=True, default=str).encode())
     digest.update(library.encode())
     return digest.hexdigest()
+
+
+#: Environment of the kernels that execute the chapters (they inherit this process's). A
+#: non-inline MPLBACKEND (e.g. Agg in a test session) would make every figure vanish from the
+#: pages; progress bars are for a terminal, not for a page.
+KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", "TQDM_DISABLE": "1"}
+
+#: ipykernel forwards what native libraries write to the process's stderr (TensorFlow's and
+#: CUDA's start-up lines) into the cell's output; off, those lines go to the build's terminal.
+KERNEL_ARGUMENTS = ["--IPKernelApp.capture_fd_output=False"]
 
 
 def execute_notebook(
@@ -105,10 +302,8 @@ def execute_notebook(
     converted = output.with_name(output.stem + ".input.ipynb")
     nbformat.write(notebook, converted)
     start = time.perf_counter()
-    # The kernel inherits this process's environment; a non-inline MPLBACKEND (e.g. Agg in a
-    # test session) would make every figure vanish from the pages.
-    backend = os.environ.get("MPLBACKEND")
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    saved = {name: os.environ.get(name) for name in KERNEL_ENV}
+    os.environ.update(KERNEL_ENV)
     try:
         papermill.execute_notebook(
             str(converted),
@@ -119,15 +314,19 @@ def execute_notebook(
             progress_bar=False,
             execution_timeout=timeout,
             coalesce_streams=True,
+            extra_arguments=KERNEL_ARGUMENTS,
         )
     except papermill.PapermillExecutionError as err:
         raise NotebookFailed(f"{source}: {err.ename}: {err.evalue} (see {output})") from err
     finally:
+        if output.is_file():
+            show_parameters_used(output, parameters)
         converted.unlink(missing_ok=True)
-        if backend is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = backend
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     return time.perf_counter() - start
 
 
@@ -139,6 +338,8 @@ def execute_all(
     force: bool = False,
     keep_going: bool = True,
     timeout: int | None = None,
+    params_files: list[Path] | None = None,
+    sets: dict[str, Any] | None = None,
 ) -> list[NotebookRun]:
     """Execute the table of contents' notebooks under `profile` into ``_build/executed``.
 
@@ -156,8 +357,10 @@ def execute_all(
         Continue with the next notebook after a failure (the failures are returned).
     timeout
         Seconds allowed per cell.
+    params_files, sets
+        The user's parameter files and ``KEY=VALUE`` settings (see :func:`load_parameters`).
     """
-    params = load_profile(profile)
+    params = load_parameters(root, profile, params_files=params_files, sets=sets)
     library = _library_digest()
     names = toc_notebooks(root)
     if only:
@@ -265,13 +468,15 @@ def build_book(
     only: list[str] | None = None,
     force: bool = False,
     strict: bool = True,
+    params_files: list[Path] | None = None,
+    sets: dict[str, Any] | None = None,
 ) -> Path:
     """Execute every notebook under `profile` and render the book; return ``index.html``.
 
     When `only` is given, the other notebooks are taken from earlier runs where they exist.
     Raises RuntimeError listing the notebooks that failed (after rendering what exists).
     """
-    runs = execute_all(root, profile, only=only, force=force)
+    runs = execute_all(root, profile, only=only, force=force, params_files=params_files, sets=sets)
     if only:
         ran = {r.name for r in runs}
         out_dir = root / "_build" / "executed"

@@ -382,7 +382,10 @@ def cross_validate_models(
     rows: list[pd.DataFrame] = []
     n_convergence = 0
     pairs = [(task, model) for task in tasks for model in models]
-    for task, model in tqdm(pairs, desc="cross-validation", disable=not progress):
+    # progress=False turns the bar off; otherwise tqdm's defaults decide (TQDM_DISABLE=1, as
+    # `mammo book` sets for its kernels, keeps it out of the pages).
+    bar = {} if progress else {"disable": True}
+    for task, model in tqdm(pairs, desc="cross-validation", **bar):
         estimator = make_model(
             model,
             task,

@@ -16,7 +16,10 @@
 
 # %% tags=["parameters"]
 seed = 0
-synthetic_cases = 8  # CBIS full scans in the synthetic tree
+cbis_root = None  # your CBIS-DDSM download (NBIA layout); None: the synthetic stand-ins
+ddsm_root = None  # your DDSM folder (holding cases/normals); None: the synthetic stand-ins
+cbis_tables = None  # folder of the four case CSVs; None: beside the scans, else fetched
+synthetic_cases = 8  # CBIS full scans in the synthetic tree (with your data: scans shown)
 scan_size = "small"  # synthetic scan geometry: "small" (a third per side) or "full"
 tile_size = 96  # stored tile side in pixels (the study: 299)
 
@@ -29,6 +32,7 @@ from myst_nb import glue
 from mammo_lib.dataset.build import ensure_dataset
 from mammo_lib.dataset.labels import CLASS_NAMES
 from mammo_lib.dataset.review import sample_tiles
+from mammo_lib.dataset.user_data import scan_data, scan_tree
 from mammo_lib.extract import cbis, mias, normals
 from mammo_lib.extract.common import cut, scan_rng
 from mammo_lib.extract.figures import draw_boxes, tile_grid
@@ -38,12 +42,20 @@ from mammo_lib.imaging.read import read_scan
 from mammo_lib.report.tables import book_table
 from mammo_lib.sources.ddsm import read_view
 from mammo_lib.sources.mias import load_mias
-from mammo_lib.sources.synthetic import ensure_synthetic_tree, load_tree
 
 crop_size = (
     598 if scan_size == "full" else 299
 )  # the study's 598 px at 50 um; small scans have 100 um pixels
-tree = load_tree(ensure_synthetic_tree(synthetic_cases, seed=seed, size=scan_size))
+data = scan_data(
+    cbis_root,
+    ddsm_root,
+    cbis_tables,
+    synthetic_cases=synthetic_cases,
+    seed=seed,
+    scan_size=scan_size,
+)
+tree = scan_tree(data, max_scans=synthetic_cases, max_normal_views=4 * max(1, synthetic_cases // 4))
+glue("c04_data", data.label, display=False)
 lesions = tree.lesions
 glue("c04_n_scans", len(tree.scans), display=False)
 glue("c04_n_lesions", len(lesions), display=False)
@@ -169,6 +181,9 @@ common = dict(
     include_mias=False,
     max_normal_tiles_per_scan=8,
     progress=False,
+    cbis_root=cbis_root,
+    ddsm_root=ddsm_root,
+    cbis_tables=cbis_tables,
 )
 per_class = 6
 grids = {

@@ -18,6 +18,9 @@
 
 # %% tags=["parameters"]
 seed = 0
+cbis_root = None  # your CBIS-DDSM download (NBIA layout); None: the synthetic stand-ins
+ddsm_root = None  # your DDSM folder (holding cases/normals); None: the synthetic stand-ins
+cbis_tables = None  # folder of the four case CSVs; None: beside the scans, else fetched
 synthetic_cases = 24  # CBIS full scans in the synthetic tree
 scan_size = "small"  # synthetic scan geometry: "small" (a third per side) or "full"
 tile_size = 96  # stored tile side in pixels (the study: 299)
@@ -47,6 +50,7 @@ from mammo_lib.dataset.review import (
 )
 from mammo_lib.dataset.splits import LeakageError, check_leakage, resolve_official_overlap
 from mammo_lib.dataset.tfrecord import make_dataset
+from mammo_lib.dataset.user_data import dataset_label
 from mammo_lib.extract.figures import tile_grid
 from mammo_lib.report.tables import book_table
 from mammo_lib.sources.cbis_ddsm import read_case_tables
@@ -116,10 +120,14 @@ folders = {
         mias_images=mias_images,
         max_normal_tiles_per_scan=max_normal_tiles_per_scan,
         progress=False,
+        cbis_root=cbis_root,
+        ddsm_root=ddsm_root,
+        cbis_tables=cbis_tables,
     )
     for name in RECIPES
 }
 folder = folders[recipe]
+glue("c05_data", dataset_label(folder), display=False)
 tf.constant(0)  # start TensorFlow here, so its start-up messages stay out of the visible cells
 manifest = load_manifest(folder)
 records = load_records(folder)

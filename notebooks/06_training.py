@@ -24,6 +24,9 @@
 # %% tags=["parameters"]
 seed = 0
 dataset_dir = None  # a folder built by `mammo build-dataset` on your own data; None: synthetic
+cbis_root = None  # your CBIS-DDSM download (NBIA layout); None: the synthetic stand-ins
+ddsm_root = None  # your DDSM folder (holding cases/normals); None: the synthetic stand-ins
+cbis_tables = None  # folder of the four case CSVs; None: beside the scans, else fetched
 recipe = "9"  # dataset recipe: "9" (binary, DDSM normals), "6" / "8" (see chapter 05)
 synthetic_cases = 64  # synthetic CBIS-DDSM scans behind the dataset (and as many normal ones)
 scan_size = "small"  # synthetic scan geometry: "small" or "full"
@@ -53,6 +56,7 @@ import pandas as pd
 from myst_nb import glue
 
 from mammo_lib.dataset.build import ensure_dataset, load_manifest
+from mammo_lib.dataset.user_data import dataset_label
 from mammo_lib.models import build_model
 from mammo_lib.models.flops import forward_flops
 from mammo_lib.models.plots import plot_architecture
@@ -79,8 +83,12 @@ if dataset_dir is None:
         include_mias=False,
         val_fraction=val_fraction,
         progress=False,
+        cbis_root=cbis_root,
+        ddsm_root=ddsm_root,
+        cbis_tables=cbis_tables,
     )
 manifest = load_manifest(dataset_dir)
+glue("c06_data", dataset_label(dataset_dir), display=False)
 splits = pd.DataFrame(
     {
         split: {

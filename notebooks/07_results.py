@@ -31,6 +31,10 @@
 
 # %% tags=["parameters"]
 seed = 0
+dataset_dir = None  # the main run's dataset built by `mammo build-dataset` (as chapter 06)
+cbis_root = None  # your CBIS-DDSM download (NBIA layout); None: the synthetic stand-ins
+ddsm_root = None  # your DDSM folder (holding cases/normals); None: the synthetic stand-ins
+cbis_tables = None  # folder of the four case CSVs; None: beside the scans, else fetched
 synthetic_cases = 64  # synthetic CBIS-DDSM scans behind each dataset (as chapter 06)
 scan_size = "small"  # synthetic scan geometry: "small" or "full"
 val_fraction = 0.2  # share of training patients held out for validation
@@ -65,6 +69,8 @@ n_boot = 500  # bootstrap replicates per interval
 
 # %% tags=["remove-cell"]
 # ruff: noqa: E501  (figure captions live on the cell-marker lines)
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -72,6 +78,7 @@ import seaborn as sns
 from myst_nb import glue
 
 from mammo_lib.dataset.build import ensure_dataset
+from mammo_lib.dataset.user_data import dataset_label
 from mammo_lib.evaluate.bootstrap import Interval, bootstrap_ci
 from mammo_lib.evaluate.metrics import collapsed_metrics, confusion_table, roc_auc
 from mammo_lib.evaluate.mias_cv import ensure_mias_cv
@@ -117,6 +124,10 @@ model_label = f"{model_name} (width {model_width:g}, {image_size} px)"
 
 def dataset_for(recipe: str, include_mias: bool = False):
     """The recipe's dataset as chapter 06 builds it (reused when already built)."""
+    if dataset_dir is not None and recipe == binary_recipes[0] and not include_mias:
+        return Path(dataset_dir)
+    if dataset_dir is not None and cbis_root is None and ddsm_root is None:
+        raise ValueError(f"dataset_dir is the main run's; set cbis_root/ddsm_root for {recipe}")
     return ensure_dataset(
         recipe,
         synthetic_cases=synthetic_cases,
@@ -126,6 +137,9 @@ def dataset_for(recipe: str, include_mias: bool = False):
         mias_images=mias_ood_images if include_mias else None,
         val_fraction=val_fraction,
         progress=False,
+        cbis_root=cbis_root,
+        ddsm_root=ddsm_root,
+        cbis_tables=cbis_tables,
     )
 
 
@@ -184,6 +198,7 @@ for recipe in binary_recipes:
     runs[recipe] = run_for(recipe)
     predictions[recipe] = ensure_predictions(runs[recipe][1], runs[recipe][0], "test", CKPT)
     print(recipe, runs[recipe][1])
+glue("c07_data", "; ".join(sorted({dataset_label(runs[r][0]) for r in runs})), display=False)
 
 # %% [markdown]
 # ## Binary test performance (the study's Table 1)

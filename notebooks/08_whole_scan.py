@@ -31,6 +31,9 @@
 # The model: the same knobs and values as the training chapter (06), so its run is reused.
 seed = 0
 dataset_dir = None  # a folder built by `mammo build-dataset` on your own data; None: synthetic
+cbis_root = None  # your CBIS-DDSM download (NBIA layout); None: the synthetic stand-ins
+ddsm_root = None  # your DDSM folder (holding cases/normals); None: the synthetic stand-ins
+cbis_tables = None  # folder of the four case CSVs; None: beside the scans, else fetched
 recipe = "9"
 synthetic_cases = 64
 scan_size = "small"
@@ -63,6 +66,7 @@ from myst_nb import glue
 from sklearn.metrics import roc_auc_score
 
 from mammo_lib.dataset.build import ensure_dataset
+from mammo_lib.dataset.user_data import dataset_label, scan_data, scan_tree
 from mammo_lib.extract.normals import KEEP_RULES
 from mammo_lib.report.tables import book_table
 from mammo_lib.report.verdicts import baseline_verdict
@@ -86,7 +90,6 @@ from mammo_lib.scan.plots import heatmap_grid, plot_froc
 from mammo_lib.scan.predict import Predictor, resample
 from mammo_lib.scan.sliding import compare_maps, sliding_window_map
 from mammo_lib.sources.mias import load_mias
-from mammo_lib.sources.synthetic import ensure_synthetic_tree
 from mammo_lib.train import TrainConfig, ensure_trained, load_run
 
 # %% [markdown]
@@ -106,7 +109,11 @@ if dataset_dir is None:
         include_mias=False,
         val_fraction=val_fraction,
         progress=False,
+        cbis_root=cbis_root,
+        ddsm_root=ddsm_root,
+        cbis_tables=cbis_tables,
     )
+glue("c08_data", dataset_label(dataset_dir), display=False)
 config = TrainConfig(
     dataset_dir=str(dataset_dir),
     model_name=model_name,
@@ -189,7 +196,24 @@ glue("c08_model_note", model_note, display=False)
 # like. Both maps are therefore computed for the held-out synthetic scans below.
 
 # %% tags=["remove-cell"]
-tree_root = ensure_synthetic_tree(eval_cases, seed=seed + 1, size=scan_size)
+eval_data = scan_data(
+    cbis_root,
+    ddsm_root,
+    cbis_tables,
+    synthetic_cases=eval_cases,
+    seed=seed + 1,
+    scan_size=scan_size,
+)  # your data: its test split, which no run trained on
+tree_root = scan_tree(
+    eval_data,
+    max_scans=eval_cases,
+    max_normal_views=eval_normals,
+    split="test",
+    seed=seed,
+    recipe=recipe,
+    val_fraction=val_fraction,
+)
+glue("c08_eval_data", eval_data.label, display=False)
 cases, predictions = map_synthetic_scans(
     predictor, tree_root, max_scans=eval_cases, max_normals=eval_normals
 )

@@ -1,13 +1,16 @@
 """Every chapter: clean py:percent text, parameterised, and executed with the ci profile.
 
 The execution tests run each notebook of the table of contents with papermill under ci.yaml
-(through the same runner as ``mammo book``), check that every figure cell produced an image, and
-render the whole book with warnings as errors.
+(through the same runner as ``mammo book``), check that every figure cell produced an image and
+that no output holds a log, warning or progress line, and render the whole book with warnings
+as errors: chapters numbered in the sidebar, formulas typeset by the MathJax copied into the
+book (no CDN), papermill's injected parameters cell left out.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,8 +20,16 @@ import nbformat
 import pytest
 import yaml
 
-from mammo_lib.book import NotebookRun, execute_all, render, stage, toc_notebooks
-from mammo_lib.config import PROFILES
+from mammo_lib.book import (
+    NotebookRun,
+    execute_all,
+    log_lines,
+    render,
+    stage,
+    toc_notebooks,
+    with_values,
+)
+from mammo_lib.config import PROFILES, load_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = toc_notebooks(ROOT)
@@ -75,6 +86,29 @@ def test_profiles_only_set_parameters_the_notebooks_declare(profile: str) -> Non
         assert not unknown, f"params/{profile}.yaml sets {unknown} that {name} does not declare"
 
 
+def test_log_lines_are_found_and_results_are_not() -> None:
+    stream = nbformat.v4.new_output
+    cell = nbformat.v4.new_code_cell("train()")
+    cell.outputs = [
+        stream("stream", name="stdout", text="accuracy 0.75 on 120 tiles\nrun folder: runs/x\n"),
+        stream("stream", name="stdout", text="WARNING:tensorflow:5 out of the last 5 calls\n"),
+        stream("stream", name="stdout", text="I0000 00:00:1796155592.07 cudart_stub.cc:31] no\n"),
+        stream("stream", name="stdout", text=" 40%|####      | 4/10 [00:01<00:02, 3.1it/s]\n"),
+        stream("stream", name="stdout", text="x.py:3: UserWarning: Do not pass input_shape\n"),
+        stream("stream", name="stderr", text="anything at all on stderr\n"),
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    found = log_lines(notebook)
+    assert len(found) == 5, found
+    assert not any("accuracy" in line or "run folder" in line for line in found)
+
+
+def test_parameters_cell_is_shown_with_the_values_used() -> None:
+    source = 'seed = 0\nepochs = 30  # the study: 30\nroots = [\n    "a",\n]  # list\nkeep = 1\n'
+    shown = with_values(source, {"epochs": 2, "roots": None, "missing": 5})
+    assert shown == "seed = 0\nepochs = 2  # the study: 30\nroots = None  # list\nkeep = 1\n"
+
+
 def test_staging_leaves_out_chapters_that_were_not_executed(tmp_path: Path) -> None:
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy2(ROOT / name, tmp_path / name)
@@ -127,6 +161,25 @@ def test_chapter_executes_with_ci_profile_and_draws_its_figures(
         o for c in notebook.cells for o in c.get("outputs", []) if o["output_type"] == "error"
     ]
     assert not errors
+    injected = [c for c in notebook.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert all("remove-cell" in c.metadata["tags"] for c in injected)
+    # The page's parameters cell shows the values this run used (the profile's), not defaults.
+    shown: dict = {}
+    cells = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    exec(cells[0].source, {}, shown)
+    for key, value in load_profile("ci").get(name, {}).items():
+        assert shown[key] == value, (name, key, shown[key], value)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_output_has_no_log_or_warning_line(
+    ci_book: tuple[Path, dict[str, NotebookRun]], name: str
+) -> None:
+    run = ci_book[1][name]
+    assert run.error is None, run.error
+    found = log_lines(nbformat.read(run.output, as_version=4))
+    assert not found, f"{name}: log/warning lines in the outputs:\n" + "\n".join(found[:20])
 
 
 @pytest.mark.slow
@@ -137,7 +190,20 @@ def test_book_builds_with_warnings_as_errors(ci_book: tuple[Path, dict[str, Note
     for name in CHAPTERS:
         page = root / "_build" / "html" / "notebooks" / f"{name}.html"
         assert page.is_file(), f"{name} was not rendered"
-    assert (
-        "Traceback"
-        not in (root / "_build" / "html" / "notebooks" / f"{CHAPTERS[0]}.html").read_text()
-    )
+    first = (root / "_build" / "html" / "notebooks" / f"{CHAPTERS[0]}.html").read_text()
+    assert "Traceback" not in first
+    # MathJax is served with the book: the packaged copy, referenced locally, no CDN.
+    html = root / "_build" / "html"
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    assert (html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+    for name in CHAPTERS:
+        page = (html / "notebooks" / f"{name}.html").read_text()
+        assert "cdn.jsdelivr.net/npm/mathjax" not in page, name
+        if "math notranslate" in page:
+            assert 'src="../_static/mathjax/tex-chtml.js' in page, name
+        assert "# Parameters" not in page, f"{name} shows papermill's injected cell"
+    # Chapters are numbered in the sidebar, in the order of the table of contents.
+    sidebar = (html / "book" / "references.html").read_text()
+    for number, name in enumerate(CHAPTERS, start=1):
+        link = re.search(rf'href="../notebooks/{name}.html">\s*([^<]*)<', sidebar)
+        assert link and link.group(1).strip().startswith(f"{number}. "), (name, link)

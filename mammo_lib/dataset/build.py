@@ -641,9 +641,12 @@ def ensure_dataset(
     scheduler: Any = None,
     progress: bool = True,
     out_root: str | os.PathLike[str] | None = None,
+    cbis_root: str | os.PathLike[str] | None = None,
+    ddsm_root: str | os.PathLike[str] | None = None,
+    cbis_tables: str | os.PathLike[str] | None = None,
     **overrides: Any,
 ) -> Path:
-    """Build (or reuse) a recipe on a synthetic CBIS-DDSM/DDSM tree and the real MIAS.
+    """Build (or reuse) a recipe on a synthetic CBIS-DDSM/DDSM tree (or your own) and MIAS.
 
     Everything it needs is obtained through cached calls (the synthetic tree, MIAS through
     the data registry), so a notebook can call it alone.
@@ -670,11 +673,14 @@ def ensure_dataset(
         Use only the first this many MIAS images (None: all 322).
     scheduler, progress, out_root
         As for :func:`build_dataset`.
+    cbis_root, ddsm_root, cbis_tables
+        Your own CBIS-DDSM download and DDSM folder, used instead of the synthetic tree when
+        either is given (see :func:`mammo_lib.dataset.user_data.scan_data`).
     **overrides
         Further recipe fields (e.g. ``max_normal_tiles_per_scan``).
     """
+    from mammo_lib.dataset.user_data import scan_data
     from mammo_lib.sources.registry import fetch
-    from mammo_lib.sources.synthetic import ensure_synthetic_tree
 
     if scan_size not in ("full", "small"):
         raise ValueError(f"scan_size must be 'full' or 'small', not {scan_size!r}")
@@ -687,18 +693,19 @@ def ensure_dataset(
         include_mias=include_mias,
         **overrides,
     )
-    root = ensure_synthetic_tree(synthetic_cases, seed=seed, size=scan_size)
+    data = scan_data(
+        cbis_root,
+        ddsm_root,
+        cbis_tables,
+        synthetic_cases=synthetic_cases,
+        seed=seed,
+        scan_size=scan_size,
+    )
     mias_folder = fetch("mias") if include_mias else None
     refnums = None
     if include_mias and mias_images is not None:
         refnums = tuple(f"mdb{i:03d}" for i in range(1, int(mias_images) + 1))
-    inputs = DatasetInputs(
-        cbis_root=root / "cbis-ddsm",
-        cbis_tables=root / "cbis-ddsm",
-        ddsm_root=root / "ddsm",
-        mias_folder=mias_folder,
-        mias_refnums=refnums,
-    )
+    inputs = data.inputs(mias_folder=mias_folder, mias_refnums=refnums)
     return build_dataset(
         chosen, inputs, seed=seed, scheduler=scheduler, out_root=out_root, progress=progress
     )

@@ -37,6 +37,7 @@ from mammo_lib.scan.regions import MapGeometry, find_regions
 
 if TYPE_CHECKING:
     from mammo_lib.sources.mias import MiasData
+    from mammo_lib.sources.synthetic import SyntheticTree
 
 
 @dataclass(frozen=True)
@@ -250,7 +251,7 @@ def _case_from_prediction(
 
 def synthetic_cases(
     predictor: Predictor,
-    tree_root: str | os.PathLike[str],
+    tree_root: str | os.PathLike[str] | SyntheticTree,
     *,
     max_scans: int | None = None,
     max_normals: int | None = None,
@@ -264,7 +265,9 @@ def synthetic_cases(
     predictor
         The converted run.
     tree_root
-        A tree from :func:`mammo_lib.sources.synthetic.ensure_synthetic_tree`.
+        A tree from :func:`mammo_lib.sources.synthetic.ensure_synthetic_tree`, or a loaded
+        tree (e.g. your own download's test scans from
+        :func:`mammo_lib.dataset.user_data.scan_tree`).
     max_scans, max_normals
         Use only the first this many CBIS-style scans (abnormal) and DDSM-style normal views
         (None: all). Normal views are read as the dataset reads them
@@ -285,9 +288,9 @@ def synthetic_cases(
     from tqdm.auto import tqdm
 
     from mammo_lib.sources.ddsm import read_view
-    from mammo_lib.sources.synthetic import load_tree
+    from mammo_lib.sources.synthetic import SyntheticTree, load_tree
 
-    tree = load_tree(tree_root)
+    tree = tree_root if isinstance(tree_root, SyntheticTree) else load_tree(tree_root)
     scans = tree.scans.head(max_scans) if max_scans is not None else tree.scans
     normals = tree.normals.head(max_normals) if max_normals is not None else tree.normals
     cases: list[LocalisationCase] = []
