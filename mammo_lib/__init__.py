@@ -9,7 +9,8 @@ Data flows one way through the package, in stages::
       -> dataset               recipes, splits, builds, TFRecord shards
       -> models -> train       networks, and training them on a dataset
       -> evaluate, scan        scoring tiles; whole-scan maps and localisation (also eda,
-                               classical: the UCI tables)
+                               classical: the UCI tables; report: the book's tables,
+                               verdicts and claims)
       -> commands, cli, book   the ``mammo`` command and the book runner
 
 The rule: a module imports only from its own part of the package or from an earlier stage,

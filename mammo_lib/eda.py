@@ -26,6 +26,8 @@ __all__ = [
     "category_rates",
     "class_distributions",
     "correlation_heatmap",
+    "SizeComparison",
+    "compare_sizes",
     "label_correlations",
     "pca_biplot",
     "pca_projection",
@@ -291,6 +293,76 @@ def share_beyond_quantile(
         "positive_share": positive,
         "negative_share": 1 - positive,
     }
+
+
+@dataclass(frozen=True)
+class SizeComparison:
+    """A one-sided two-sample comparison: are positives larger than negatives?
+
+    Attributes
+    ----------
+    n_negative, n_positive
+        Rows compared in each group (rows with a missing value are left out and counted in
+        `n_missing`).
+    median_negative, median_positive
+        The groups' medians.
+    auc
+        Probability that a random positive is larger than a random negative (ties count
+        half), the Mann-Whitney U statistic divided by ``n_negative * n_positive``.
+    p_value
+        One-sided Mann-Whitney U test of "positives are stochastically larger".
+    n_missing
+        Rows without a value.
+    """
+
+    n_negative: int
+    n_positive: int
+    median_negative: float
+    median_positive: float
+    auc: float
+    p_value: float
+    n_missing: int
+
+
+def compare_sizes(frame: pd.DataFrame, value: str, label: str) -> SizeComparison:
+    """Test a claim like "malignant lesions are larger" (one-sided Mann-Whitney U).
+
+    Parameters
+    ----------
+    frame
+        One row per case (e.g. per annotated lesion).
+    value
+        The size column (e.g. ``radius``); rows where it is missing are left out, counted.
+    label
+        The 0/1 (bool) group column; 1 is the group claimed to be larger.
+
+    Raises
+    ------
+    ValueError
+        When either group has no row with a value.
+    """
+    from scipy.stats import mannwhitneyu
+
+    values = frame[value].astype("float64")
+    target = frame[label].astype("float64")
+    present = values.notna() & target.notna()
+    pos = values[present & (target == 1)].to_numpy()
+    neg = values[present & (target == 0)].to_numpy()
+    if len(pos) == 0 or len(neg) == 0:
+        raise ValueError(
+            f"compare_sizes: {value!r} needs rows in both groups of {label!r} "
+            f"(got {len(neg)} negative, {len(pos)} positive)"
+        )
+    test = mannwhitneyu(pos, neg, alternative="greater")
+    return SizeComparison(
+        n_negative=len(neg),
+        n_positive=len(pos),
+        median_negative=float(np.median(neg)),
+        median_positive=float(np.median(pos)),
+        auc=float(test.statistic) / (len(pos) * len(neg)),
+        p_value=float(test.pvalue),
+        n_missing=int((~present).sum()),
+    )
 
 
 def category_rates(

@@ -23,10 +23,11 @@ n_arrow_labels = 8  # loading arrows named in the WDBC / WPBC biplots
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from IPython.display import display
 from myst_nb import glue
 
 from mammo_lib import eda
+from mammo_lib.report.tables import book_table
+from mammo_lib.report.verdicts import p_value_verdict
 from mammo_lib.sources import uci
 
 plt.rcParams["figure.dpi"] = 100
@@ -42,7 +43,7 @@ def glue_number(key: str, value: float) -> None:
 # %% [markdown]
 # ## The four tables
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 wdbc = uci.load_wdbc()
 wpbc = uci.load_wpbc()
 bcw = uci.load_bcw()
@@ -76,7 +77,12 @@ glue_number("n_bcw_malignant", bcw["malignant"].sum())
 glue_number("n_bcw_missing", bcw["Bare Nuclei"].isna().sum())
 glue_number("n_wpbc_missing", wpbc["lymph_node_status"].isna().sum())
 glue_number("n_mass_malignant", mass["malignant"].sum())
-display(overview)
+book_table(
+    overview.rename_axis("table"),
+    "The four UCI tables (real data): rows, predictors, the positive class and missing values.",
+    "tbl-01-overview",
+    index=True,
+)
 
 # %% [markdown]
 # WDBC has {glue:text}`c01_n_wdbc` aspirates ({glue:text}`c01_n_wdbc_malignant` malignant),
@@ -109,7 +115,7 @@ plt.show()
 # Which features go with the diagnosis? The correlation of each feature with the 0/1 label
 # (point-biserial r) ranks them:
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 wdbc_corr = eda.label_correlations(wdbc, uci.WDBC_FEATURES, "malignant")
 top_wdbc = list(wdbc_corr.index[:n_top_features])
 glue("c01_wdbc_top1", top_wdbc[0], display=False)
@@ -118,7 +124,12 @@ glue("c01_wdbc_top2", top_wdbc[1], display=False)
 glue_number("wdbc_top2_r", wdbc_corr.iloc[1])
 glue("c01_wdbc_weakest", wdbc_corr.index[-1], display=False)
 glue_number("wdbc_weakest_r", wdbc_corr.iloc[-1])
-display(wdbc_corr.head(n_top_features).rename("r with malignant").to_frame().round(3))
+book_table(
+    wdbc_corr.head(n_top_features).rename("r with malignant").rename_axis("feature").to_frame(),
+    "The WDBC features most correlated with malignancy (point-biserial r, real data).",
+    "tbl-01-wdbc-top",
+    index=True,
+)
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Distributions of the WDBC features most correlated with malignancy, benign (blue) and malignant (red), each class scaled to unit area.", "name": "fig-01-wdbc-dists"}}
 fig = eda.class_distributions(wdbc, top_wdbc, "malignant", MALIGNANT)
@@ -140,7 +151,7 @@ plt.show()
 # almost always means benign. With "small" defined as at or below the
 # {glue:text}`c01_small_quantile:.0%` quantile:
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 glue_number("small_quantile", small_quantile)
 checks = {}
 for feature in ("radius_mean", "perimeter_mean", "area_mean"):
@@ -165,11 +176,20 @@ for feature in ("radius_mean", "perimeter_mean"):
 medians = wdbc.groupby("malignant")["radius_mean"].median()
 glue_number("radius_median_benign", medians[False])
 glue_number("radius_median_malignant", medians[True])
+larger = eda.compare_sizes(wdbc, "radius_mean", "malignant")
+glue("c01_size_p", larger.p_value, display=False)
+glue("c01_size_verdict", p_value_verdict(larger.p_value), display=False)
 benign_share = 1 - wdbc["malignant"].astype(float).mean()
 glue_number("wdbc_benign_share", benign_share)
 glue_number("area_median", wdbc["area_mean"].median())
 glue_number("fd_max", wdbc["fractal_dimension_mean"].max())
-display(checks.round(3))
+book_table(
+    checks.rename_axis("feature"),
+    "The study's size observations on WDBC (real data): the share of benign aspirates at or "
+    "below the small cut and of malignant ones at or above the large cut.",
+    "tbl-01-size-checks",
+    index=True,
+)
 
 # %% [markdown]
 # Both observations hold. The median mean radius is {glue:text}`c01_radius_median_benign:.2f`
@@ -215,7 +235,7 @@ plt.show()
 # WPBC describes {glue:text}`c01_n_wpbc` invasive cancers by the same 30 nuclear features plus
 # tumour size and the number of positive lymph nodes (missing for
 # {glue:text}`c01_n_wpbc_missing`), with the outcome "recurred" (R) or "not recurred" (N) and a
-# time in months. Here the outcome is used as recorded; chapter 02 turns it into recurrence
+# time in months. Here the outcome is used as recorded; {doc}`chapter 02 <02_uci_classical_ml>` turns it into recurrence
 # within 24 months. The heatmap keeps the ten mean features with the clinical variables.
 
 # %% tags=["remove-cell"]
@@ -246,7 +266,7 @@ plt.show()
 # |r| < 0.2 ({numref}`fig-01-wpbc-corr`, {numref}`fig-01-wpbc-dists`). Recurrence also
 # correlates with the time column (r = {glue:text}`c01_wpbc_r_time:.2f`) because "time" means
 # two different things — time to recurrence for R and disease-free follow-up for N — which is
-# why chapter 02 needs a fixed horizon rather than the raw outcome.
+# why {doc}`chapter 02 <02_uci_classical_ml>` needs a fixed horizon rather than the raw outcome.
 
 # %% tags=["remove-cell"]
 pca_wpbc = eda.pca_projection(wpbc, uci.WPBC_FEATURES)
@@ -396,7 +416,7 @@ plt.show()
 # {glue:text}`c01_mass_birads_undocumented` BI-RADS values lie outside the documented 1-5
 # (values {glue:text}`c01_mass_birads_values`). The loader keeps them as recorded. More
 # importantly, BI-RADS is the radiologist's assessment of how likely the mass is malignant —
-# the `.names` file calls it non-predictive — so chapter 02 leaves it out of the predictors and
+# the `.names` file calls it non-predictive — so {doc}`chapter 02 <02_uci_classical_ml>` leaves it out of the predictors and
 # imputes the missing descriptors inside each cross-validation fold instead of dropping rows.
 #
 # ## What carries over

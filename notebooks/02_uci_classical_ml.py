@@ -2,7 +2,7 @@
 # # Classical machine learning on the UCI tables
 #
 # The study {cite}`scuccimarra2018` fitted support vector machines, nearest neighbours,
-# decision trees and a multilayer perceptron to the UCI tables of chapter 01 before training
+# decision trees and a multilayer perceptron to the UCI tables of {doc}`chapter 01 <01_uci_eda>` before training
 # convolutional networks. This chapter repeats those experiments with scikit-learn
 # {cite}`pedregosa2011sklearn`, with three changes that make the numbers trustworthy:
 #
@@ -32,10 +32,11 @@ wpbc_months = 24  # WPBC label: recurrence within this many months
 # ruff: noqa: E501  (figure captions live on the cell-marker lines, which cannot wrap)
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import display
 from myst_nb import glue
 
 from mammo_lib import classical
+from mammo_lib.report.tables import book_table
+from mammo_lib.report.verdicts import baseline_verdict
 from mammo_lib.sources import uci
 
 plt.rcParams["figure.dpi"] = 100
@@ -88,7 +89,7 @@ glue_number("wpbc_kept", label.notna().sum())
 #
 # That leaves {glue:text}`c02_wpbc_kept` of {glue:text}`c02_wpbc_rows` cases.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 tasks = [classical.uci_task(name, wpbc_months=wpbc_months) for name in classical.TASKS]
 overview = pd.DataFrame(
     {
@@ -105,7 +106,13 @@ for task in tasks:
     key = task.name.replace("-", "_")
     glue_number(f"{key}_prevalence", task.y.mean())
     glue_number(f"{key}_n", len(task.y))
-display(overview)
+book_table(
+    overview.rename_axis("task"),
+    "The four UCI classification tasks (real data): cases kept, cases excluded, positives "
+    "and predictors.",
+    "tbl-02-tasks",
+    index=True,
+)
 
 # %% [markdown]
 # ## Models and protocol
@@ -138,7 +145,7 @@ for key, value in {
 }.items():
     glue_number(key, value)
 
-# %% tags=["remove-output"]
+# %% tags=["hide-input", "remove-output"]
 settings = dict(
     cv_folds=cv_folds,
     inner_folds=inner_folds,
@@ -164,8 +171,15 @@ glue_number(
 # %% [markdown]
 # ## Results
 
-# %% tags=["hide-input"]
-display(classical.summary_table(main))
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
+cv = classical.summary_table(main)
+book_table(
+    pd.concat({d: cv[d] for d in cv.columns.unique("data set")}, names=["data set", "model"]),
+    "Cross-validated accuracy, recall and ROC AUC (mean ± sd over the outer folds) of the "
+    "baselines and the five standardised models, per UCI task (real data).",
+    "tbl-02-cv-results",
+    index=True,
+)
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Cross-validated accuracy, recall and ROC AUC (mean ± sd over the outer folds) of the baselines and the five standardised models on the four UCI tasks.", "name": "fig-02-cv-results"}}
 fig = classical.plot_cv_results(main)
@@ -188,6 +202,15 @@ for task in tasks:
         f"{key}_majority_acc", summary.loc[(task.name, "most_frequent", "accuracy"), "mean"]
     )
     glue_number(f"{key}_stratified_auc", summary.loc[(task.name, "stratified", "roc_auc"), "mean"])
+    glue(
+        f"c02_{key}_verdict",
+        baseline_verdict(
+            summary.loc[(task.name, best, "accuracy"), "mean"],
+            summary.loc[(task.name, "most_frequent", "accuracy"), "mean"],
+            "the majority baseline",
+        ),
+        display=False,
+    )
 wpbc_summary = summary.xs("wpbc", level="dataset").loc[learners]
 wpbc_recall = wpbc_summary.xs("recall", level="metric")["mean"]
 glue_number("wpbc_max_recall", wpbc_recall.max())
@@ -204,7 +227,7 @@ glue_number("wpbc_top_acc", wpbc_summary.xs("accuracy", level="metric")["mean"].
 # {glue:text}`c02_bcw_best` reaches {glue:text}`c02_bcw_best_auc:.3f` (accuracy
 # {glue:text}`c02_bcw_best_acc:.3f`). The weakest learner is the {glue:text}`c02_wdbc_worst`
 # on WDBC (ROC AUC {glue:text}`c02_wdbc_worst_auc:.3f`) and the {glue:text}`c02_bcw_worst` on
-# BCW ({glue:text}`c02_bcw_worst_auc:.3f`). Chapter 01 found many correlated features that each
+# BCW ({glue:text}`c02_bcw_worst_auc:.3f`). {doc}`Chapter 01 <01_uci_eda>` found many correlated features that each
 # carry part of the signal; a smooth linear or kernel boundary uses them all at once, where a
 # single tree must pick a few axis-parallel cuts.
 #
@@ -233,13 +256,20 @@ glue_number("wpbc_top_acc", wpbc_summary.xs("accuracy", level="metric")["mean"].
 # scaler. The column `frac_pred_negative` is the fraction of test cases that the model called
 # benign.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 compare = ["most_frequent", "svm_rbf", "svm_rbf_unscaled", "mlp", "mlp_unscaled"]
 scaling = classical.summary_table(
     results[results["model"].isin(compare)],
     metrics=("accuracy", "recall", "roc_auc", "frac_pred_negative"),
 )
-display(scaling.loc[:, ["wdbc", "bcw"]])
+book_table(
+    scaling.loc[:, ["wdbc", "bcw"]].rename_axis("model"),
+    "What forgetting to scale does: the RBF SVM and the MLP with and without standardised "
+    "features on WDBC and BCW (mean ± sd over the outer folds; frac_pred_negative: share of "
+    "test cases called benign).",
+    "tbl-02-scaling",
+    index=True,
+)
 
 # %% tags=["remove-cell"]
 for model in ("svm_rbf_unscaled", "svm_rbf", "mlp_unscaled", "mlp"):

@@ -30,6 +30,7 @@ import seaborn as sns
 from matplotlib.patches import Circle
 from myst_nb import glue
 
+from mammo_lib.eda import compare_sizes
 from mammo_lib.imaging.pgm import read_pgm
 from mammo_lib.imaging.spectrum import (
     fit_power_law,
@@ -37,6 +38,8 @@ from mammo_lib.imaging.spectrum import (
     rebin,
     texture_statistics,
 )
+from mammo_lib.report.tables import book_table
+from mammo_lib.report.verdicts import p_value_verdict
 from mammo_lib.sources.mias import (
     CLASSES,
     PIXEL_SIZE_MM,
@@ -58,10 +61,16 @@ rng = np.random.default_rng(seed)
 # line, and checks the table against the PGM files on disk. Lines it cannot parse would be
 # listed in its report rather than dropped; on the official file there are none.
 
-# %%
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 mias = load_mias()
 abn, images = mias.abnormalities, mias.images
-abn.head(8)
+book_table(
+    abn.head(8),
+    "The first lines of the MIAS annotation table as `load_mias()` returns them (real data; "
+    "x, y and radius in pixels of 0.2 mm, origin bottom-left).",
+    "tbl-03-annotations",
+    decimals=0,
+)
 
 # %% tags=["remove-cell"]
 lesions = abn[abn["abnormality"] != "NORM"]
@@ -97,8 +106,13 @@ glue("c03_no_coords_refnums", ", ".join(lesions.loc[lesions["x"].isna(), "refnum
 # severity. The reader keeps them, with missing coordinates, and lists them in its report;
 # {glue:text}`c03_n_skipped` lines failed to parse.
 
-# %%
-mias.report.to_frame()
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
+book_table(
+    mias.report.to_frame(),
+    "What the MIAS reader found while parsing Info.txt and matching it to the PGM files.",
+    "tbl-03-report",
+    index=True,
+)
 
 # %% [markdown]
 # ## Classes, severity and background tissue
@@ -106,14 +120,19 @@ mias.report.to_frame()
 # MIAS labels each abnormality with one of six classes and each image with its background
 # tissue: fatty (F), fatty-glandular (G) or dense-glandular (D).
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 by_class = pd.crosstab(
     lesions["abnormality"].map(CLASSES), lesions["severity"].map({"B": "benign", "M": "malignant"}),
     margins=True, margins_name="total",
 )  # fmt: skip
 by_class.index.name, by_class.columns.name = "class", "severity"
 glue("c03_class_table", by_class, display=False)
-by_class
+book_table(
+    by_class,
+    "MIAS abnormality lines by class and severity (real data).",
+    "tbl-03-classes",
+    index=True,
+)
 
 # %% tags=["remove-cell"]
 most = lesions["abnormality"].value_counts()
@@ -126,7 +145,7 @@ tissue_share = images.groupby("tissue")["abnormal"].mean().rename(index=TISSUES)
 glue("c03_abnormal_share_fatty", float(100 * tissue_share["fatty"]), display=False)
 glue("c03_abnormal_share_dense", float(100 * tissue_share["dense-glandular"]), display=False)
 
-# %% mystnb={"figure": {"caption": "mini-MIAS (real data). Left: abnormality lines by class and severity. Right: images by background tissue, normal or abnormal.", "name": "fig-03-counts"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "mini-MIAS (real data). Left: abnormality lines by class and severity. Right: images by background tissue, normal or abnormal.", "name": "fig-03-counts"}}
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), width_ratios=[3, 2])
 class_counts = pd.crosstab(lesions["abnormality"], lesions["severity"]).loc[most.index]
 class_counts.rename(columns={"B": "benign", "M": "malignant"}).plot.bar(
@@ -174,7 +193,7 @@ glue("c03_radius_median_circ", float(medians["CIRC"]), display=False)
 glue("c03_n_larger_than_tile", int((2 * located["radius"] > TILE_MIAS_PX).sum()), display=False)
 glue("c03_n_located", len(located), display=False)
 
-# %% mystnb={"figure": {"caption": "Radius of the circle enclosing each abnormality, by class and severity (mini-MIAS, real data; lines with coordinates). Dashed: the half-width of the study's 299-pixel tile in MIAS pixels; abnormalities above it do not fit in one tile.", "name": "fig-03-radius"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Radius of the circle enclosing each abnormality, by class and severity (mini-MIAS, real data; lines with coordinates). Dashed: the half-width of the study's 299-pixel tile in MIAS pixels; abnormalities above it do not fit in one tile.", "name": "fig-03-radius"}}
 order = [CLASSES[c] for c in medians.sort_values().index]
 fig, ax = plt.subplots(figsize=(9, 4.5))
 sns.boxplot(data=located, x="cls", y="radius", order=order, color="0.9", showfliers=False, ax=ax)
@@ -198,6 +217,50 @@ plt.show()
 # {glue:text}`c03_n_located` located abnormalities have a diameter wider than one of the
 # study's tiles, so a tile centred on them shows only part of the lesion.
 #
+# ### Are malignant lesions larger?
+#
+# The study read its MIAS annotations as saying that malignant abnormalities are larger than
+# benign ones {cite}`scuccimarra2018`. {numref}`tbl-03-size-test` tests that on the real
+# `Info.txt`: a one-sided Mann-Whitney U test of "malignant radii are larger" over the
+# located lines, for all abnormalities and within masses and calcifications (the classes
+# differ in size and in their share of malignant cases, so the pooled test mixes the two).
+# AUC is the probability that a random malignant lesion is drawn larger than a random
+# benign one. The lines are not quite independent (a few women have two), so the p-values
+# are a little optimistic. Verdict (p < 0.05): all abnormalities
+# {glue:text}`c03_size_verdict_all` (p = {glue:text}`c03_size_p_all:.2g`), masses
+# {glue:text}`c03_size_verdict_mass` (p = {glue:text}`c03_size_p_mass:.2g`),
+# calcifications {glue:text}`c03_size_verdict_calc` (p = {glue:text}`c03_size_p_calc:.2g`).
+
+
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
+GROUPS = {"all abnormalities": None, "masses": ["CIRC", "SPIC", "MISC"], "calcifications": ["CALC"]}
+size_rows = {}
+for group, classes in GROUPS.items():
+    chosen = lesions if classes is None else lesions[lesions["abnormality"].isin(classes)]
+    test = compare_sizes(chosen.assign(malignant=chosen["severity"] == "M"), "radius", "malignant")
+    size_rows[group] = {
+        "benign lines": test.n_negative,
+        "malignant lines": test.n_positive,
+        "median radius, benign": test.median_negative,
+        "median radius, malignant": test.median_positive,
+        "AUC (malignant larger)": test.auc,
+        "one-sided p": test.p_value,
+        "verdict": p_value_verdict(test.p_value),
+    }
+    key = {"all abnormalities": "all", "masses": "mass", "calcifications": "calc"}[group]
+    glue(f"c03_size_p_{key}", test.p_value, display=False)
+    glue(f"c03_size_verdict_{key}", p_value_verdict(test.p_value), display=False)
+    glue(f"c03_size_auc_{key}", test.auc, display=False)
+book_table(
+    pd.DataFrame(size_rows).T.rename_axis("lesions").reset_index(),
+    "Are malignant MIAS abnormalities larger? One-sided Mann-Whitney U test of the radius "
+    "(pixels of 0.2 mm), real mini-MIAS, lines with a radius.",
+    "tbl-03-size-test",
+    decimals={"median radius, benign": 1, "median radius, malignant": 1, "one-sided p": 4},
+    columns_from=["lesions"],
+)
+
+# %% [markdown]
 # ## Where the abnormalities are
 #
 # MIAS coordinates have their origin at the **bottom-left** corner of the image, while an
@@ -211,7 +274,7 @@ if "mdb005" not in examples:  # an image with two abnormalities
     examples.append("mdb005")
 glue("c03_example_refnums", ", ".join(examples), display=False)
 
-# %% mystnb={"figure": {"caption": "Example mini-MIAS scans (real data), one per class, with the annotated circles drawn after converting the bottom-left-origin coordinates to rows (blue: benign, red: malignant).", "name": "fig-03-examples"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Example mini-MIAS scans (real data), one per class, with the annotated circles drawn after converting the bottom-left-origin coordinates to rows (blue: benign, red: malignant).", "name": "fig-03-examples"}}
 fig, axes = plt.subplots(2, (len(examples) + 1) // 2, figsize=(12, 6.5))
 for ax, refnum in zip(axes.ravel(), examples, strict=False):
     ax.imshow(read_pgm(mias.path(refnum)), cmap="gray", vmin=0, vmax=255)
@@ -311,7 +374,7 @@ for key, value in {
 }.items():
     glue(f"c03_{key}", value, display=False)
 
-# %% mystnb={"figure": {"caption": "A real mini-MIAS scan (left) and a synthetic scan from the project's generator at the same 0.2 mm pixel size (right), each shown over its full grey range.", "name": "fig-03-real-vs-synthetic"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "A real mini-MIAS scan (left) and a synthetic scan from the project's generator at the same 0.2 mm pixel size (right), each shown over its full grey range.", "name": "fig-03-real-vs-synthetic"}}
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 5))
 ax1.imshow(read_pgm(mias.path(chosen[0])), cmap="gray", vmin=0, vmax=255)
 ax1.set_title(f"real: MIAS {chosen[0]}")
@@ -322,7 +385,7 @@ for ax in (ax1, ax2):
 fig.tight_layout()
 plt.show()
 
-# %% mystnb={"figure": {"caption": "Grey levels of breast pixels, scaled to the full range of each format (MIAS 8-bit: 255; synthetic CBIS-style 16-bit: 65535); each curve is the mean of the per-scan histograms.", "name": "fig-03-histograms"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Grey levels of breast pixels, scaled to the full range of each format (MIAS 8-bit: 255; synthetic CBIS-style 16-bit: 65535); each curve is the mean of the per-scan histograms.", "name": "fig-03-histograms"}}
 fig, ax = plt.subplots(figsize=(8, 4))
 ax.stairs(real.density, real.edges, label=f"real MIAS ({real.n_images} scans)", lw=2)
 ax.stairs(synth.density, synth.edges, label=f"synthetic ({synth.n_images} scans)", lw=2)
@@ -341,7 +404,7 @@ plt.show()
 # 8 bits, CBIS-DDSM re-expressed DDSM optical densities at 16 bits, and the study scaled
 # every tile to [0, 1] on its own terms.
 
-# %% mystnb={"figure": {"caption": "Background-tissue texture. Left: radial power spectra averaged (geometric mean) over all patches, with the power law fitted to that mean over the shaded band (its beta in the legend). Right: the slope beta of each patch; dashed: beta = 3.", "name": "fig-03-spectrum"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Background-tissue texture. Left: radial power spectra averaged (geometric mean) over all patches, with the power law fitted to that mean over the shaded band (its beta in the legend). Right: the slope beta of each patch; dashed: beta = 3.", "name": "fig-03-spectrum"}}
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), width_ratios=[3, 2])
 for stats, name, color in ((real, "real MIAS", "tab:blue"), (synth, "synthetic", "tab:orange")):
     mean = np.exp(np.log(stats.spectra).mean(axis=0))

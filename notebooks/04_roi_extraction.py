@@ -39,6 +39,7 @@ from mammo_lib.extract.figures import draw_boxes, tile_grid
 from mammo_lib.imaging.dicom import read_dicom
 from mammo_lib.imaging.intensity import resize
 from mammo_lib.imaging.read import read_scan
+from mammo_lib.report.tables import book_table
 from mammo_lib.sources.ddsm import read_view
 from mammo_lib.sources.mias import load_mias
 
@@ -71,10 +72,23 @@ glue("c04_tile_size", tile_size, display=False)
 # and a pathology (benign or malignant) and type (mass or calcification), as in the CBIS-DDSM
 # case tables:
 
-# %%
-lesions[
-    ["roi_id", "abnormality_type", "pathology", "bbox_row0", "bbox_col0", "bbox_row1", "bbox_col1"]
-].head(8)
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
+book_table(
+    lesions[
+        [
+            "roi_id",
+            "abnormality_type",
+            "pathology",
+            "bbox_row0",
+            "bbox_col0",
+            "bbox_row1",
+            "bbox_col1",
+        ]
+    ].head(8),
+    "The first abnormalities of the synthetic CBIS-DDSM tree, with their ROI bounding boxes "
+    "(rows and columns of the full scan).",
+    "tbl-04-lesions",
+)
 
 # %% [markdown]
 # ## Method 2: fixed context, random crops
@@ -112,7 +126,7 @@ for kind, row in examples.items():
         scan8, box, scan_rng(seed, "c04", kind), crop_size=crop_size, out_size=tile_size
     )
 
-# %% mystnb={"figure": {"caption": "Method 2 on two synthetic scans: the ROI's bounding box (red) and the random crops cut around it (yellow).", "name": "fig-04-method2"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Method 2 on two synthetic scans: the ROI's bounding box (red) and the random crops cut around it (yellow).", "name": "fig-04-method2"}}
 fig, axes = plt.subplots(1, len(examples), figsize=(4.5 * len(examples), 6), squeeze=False)
 for ax, kind in zip(axes.flat, examples, strict=True):
     crop_boxes = [c.box for c in crops_m2[kind]]
@@ -140,7 +154,7 @@ plt.show()
 # real size, which helps a classifier of ROIs but teaches it a scale that whole scans do
 # not have. {numref}`fig-04-crops` compares the tiles of both methods for the two examples.
 
-# %% mystnb={"figure": {"caption": "The tiles of each method for the two example ROIs: rows are method 1 (original, zoomed, halves) and method 2 (random crops), per example.", "name": "fig-04-crops"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The tiles of each method for the two example ROIs: rows are method 1 (original, zoomed, halves) and method 2 (random crops), per example.", "name": "fig-04-crops"}}
 tiles, titles, row_labels = [], [], []
 ncols = max(max(len(crops_m1[k]), len(crops_m2[k])) for k in examples)
 for kind in examples:
@@ -154,7 +168,7 @@ plt.show()
 # %% [markdown]
 # ## Review grids per class
 #
-# The same extraction runs over every scan of the tree when a dataset is built (chapter 05
+# The same extraction runs over every scan of the tree when a dataset is built ({doc}`chapter 05 <05_dataset_creation>`
 # explains the builds). The grids below show the first tiles of each class in the built
 # datasets 6 (methods 1 and 2) and 9 (method 2); normal tiles come from the DDSM normal scans.
 
@@ -185,11 +199,11 @@ def grid_of(samples):
     return tile_grid(tiles, ncols=per_class, size=1.2, row_labels=labels)
 
 
-# %% mystnb={"figure": {"caption": "Dataset 6 (methods 1 and 2): the first tiles of each class.", "name": "fig-04-review-method1"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Dataset 6 (methods 1 and 2): the first tiles of each class.", "name": "fig-04-review-method1"}}
 grid_of(grids["6"])
 plt.show()
 
-# %% mystnb={"figure": {"caption": "Dataset 9 (method 2): the first tiles of each class.", "name": "fig-04-review-method2"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Dataset 9 (method 2): the first tiles of each class.", "name": "fig-04-review-method2"}}
 grid_of(grids["9"])
 plt.show()
 
@@ -263,7 +277,7 @@ glue(
 glue("c04_n_candidates", len(review), display=False)
 glue("c04_kept_share", f"{review['kept'].mean():.0%}", display=False)
 
-# %% mystnb={"figure": {"caption": "The keep-rules on one synthetic DDSM normal view: kept tiles in green, rejected tiles in red (tiles overlap because the stride is smaller than the tile).", "name": "fig-04-keep-map"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The keep-rules on one synthetic DDSM normal view: kept tiles in green, rejected tiles in red (tiles overlap because the stride is smaller than the tile).", "name": "fig-04-keep-map"}}
 scan8, found, digitizer = example_view
 fig, ax = plt.subplots(figsize=(4.5, 6))
 draw_boxes(
@@ -282,10 +296,16 @@ plt.show()
 # {glue:text}`c04_kept_share` are kept. The table counts each decision by digitizer; a
 # rejected tile is listed under the first rule it fails.
 
-# %%
-reasons
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
+book_table(
+    reasons.rename_axis(None, axis=1).rename_axis("digitizer"),
+    "Keep-rule decisions on the candidate tiles of the synthetic DDSM normal views, by "
+    "digitizer: kept, or the first rule a rejected tile fails.",
+    "tbl-04-keep-reasons",
+    index=True,
+)
 
-# %% mystnb={"figure": {"caption": "Kept (top row) and rejected (bottom row) normal tiles of the example view, with the rule that rejected each.", "name": "fig-04-keep-tiles"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Kept (top row) and rejected (bottom row) normal tiles of the example view, with the rule that rejected each.", "name": "fig-04-keep-tiles"}}
 kept = [t for t in found if t.stats.kept][:6]
 rejected = [t for t in found if not t.stats.kept][:6]
 tiles = (
@@ -310,23 +330,31 @@ plt.show()
 # asks whether that changes what the models learn.
 
 # %% tags=["remove-cell"]
-subject = lesions["subject_id"].iloc[0]
-rows = lesions[lesions["subject_id"] == subject]
-bg_scan = read_scan(rows["scan_path"].iloc[0]).image
-roi_boxes = [cbis.roi_box_from_mask(read_dicom(p) > 0, bg_scan.shape) for p in rows["mask_path"]]
 margin = crop_size // 2
-background = normals.background_tiles(
-    bg_scan,
-    roi_boxes,
-    scan_rng(seed, "c04-bg"),
-    crop_size=crop_size,
-    out_size=tile_size,
-    margin=margin,
-    max_tiles=6,
-)
+# the first scan (in the tree's order) whose tissue leaves room for a background tile
+n_tried = 0
+for subject, rows in lesions.groupby("subject_id", sort=False):
+    n_tried += 1
+    bg_scan = read_scan(rows["scan_path"].iloc[0]).image
+    roi_boxes = [
+        cbis.roi_box_from_mask(read_dicom(p) > 0, bg_scan.shape) for p in rows["mask_path"]
+    ]
+    background = normals.background_tiles(
+        bg_scan,
+        roi_boxes,
+        scan_rng(seed, f"c04-bg-{subject}"),
+        crop_size=crop_size,
+        out_size=tile_size,
+        margin=margin,
+        max_tiles=6,
+    )
+    if background:
+        break
 glue("c04_n_background", len(background), display=False)
+glue("c04_bg_subject", str(subject), display=False)
+glue("c04_bg_tried", n_tried, display=False)
 
-# %% mystnb={"figure": {"caption": "Background normals on a synthetic abnormal scan: its ROIs (red), the margin no tile may touch (dashed orange) and the background tiles chosen (cyan).", "name": "fig-04-background"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Background normals on a synthetic abnormal scan: its ROIs (red), the margin no tile may touch (dashed orange) and the background tiles chosen (cyan).", "name": "fig-04-background"}}
 grown = [(r0 - margin, c0 - margin, r1 + margin, c1 + margin) for r0, c0, r1, c1 in roi_boxes]
 fig, ax = plt.subplots(figsize=(4.5, 6))
 draw_boxes(
@@ -349,6 +377,13 @@ for r0, c0, r1, c1 in grown:
         )
     )
 plt.show()
+
+# %% [markdown]
+# {numref}`fig-04-background` shows synthetic scan {glue:text}`c04_bg_subject`, the first of
+# the {glue:text}`c04_bg_tried` scans tried whose tissue leaves room, away from every grown
+# ROI, for tiles that pass the keep-rules: {glue:text}`c04_n_background` background tiles
+# (at most six drawn). On a small scan with large ROIs the grown boxes can cover the whole
+# breast, and such a scan gives no background normals at all.
 
 # %% [markdown]
 # ## MIAS crops: scale, origin and the radius
@@ -380,7 +415,7 @@ glue(
     display=False,
 )
 
-# %% mystnb={"figure": {"caption": "A real mini-MIAS abnormality after scaling by 2.58: the ROI with the diameter as its side (green), with the radius as the original code did (orange), and the 299-pixel crops cut around it (yellow).", "name": "fig-04-mias"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "A real mini-MIAS abnormality after scaling by 2.58: the ROI with the diameter as its side (green), with the radius as the original code did (orange), and the 299-pixel crops cut around it (yellow).", "name": "fig-04-mias"}}
 r0, c0, r1, c1 = box_d
 pad = 450
 view = (
@@ -416,4 +451,4 @@ plt.show()
 # (`roi-outside-scan`, `roi-larger-than-scan`), a scan smaller than one crop
 # (`scan-smaller-than-tile`), a digitizer without a keep-rule (`unknown-digitizer`) and a MIAS
 # line without coordinates (`no-coordinates`). The dataset build records each skip with the
-# file and the reason in its manifest (chapter 05).
+# file and the reason in its manifest ({doc}`chapter 05 <05_dataset_creation>`).

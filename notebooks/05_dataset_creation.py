@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Dataset creation
 #
-# Chapter 04 cut tiles from single scans. This chapter turns whole collections of scans into
+# {doc}`Chapter 04 <04_roi_extraction>` cut tiles from single scans. This chapter turns whole collections of scans into
 # the study's training data {cite}`scuccimarra2018`: each dataset is a *recipe*, a small
 # declarative record of which ROI method, which normal tiles, which keep-rule and which class
 # balance it uses, and one function builds any recipe into TFRecord shards for
@@ -52,6 +52,7 @@ from mammo_lib.dataset.splits import LeakageError, check_leakage, resolve_offici
 from mammo_lib.dataset.tfrecord import make_dataset
 from mammo_lib.dataset.user_data import dataset_label
 from mammo_lib.extract.figures import tile_grid
+from mammo_lib.report.tables import book_table
 from mammo_lib.sources.cbis_ddsm import read_case_tables
 
 sns.set_theme(style="whitegrid", context="notebook")
@@ -60,7 +61,7 @@ sns.set_theme(style="whitegrid", context="notebook")
 # ## Recipes as data
 #
 # The four recipes differ only in a few fields. Datasets 6, 8 and 9 follow the study's code
-# where it is known (chapter 04): dataset 9 takes method 2's three random crops of every
+# where it is known ({doc}`chapter 04 <04_roi_extraction>`): dataset 9 takes method 2's three random crops of every
 # ROI and DDSM normals cut as 598-pixel crops at stride 350; dataset 8 the whole ROI zoomed
 # with padding (method 1); dataset 6 both methods with all their variants; 6 and 8 take
 # their normals from DDSM scans shrunk by a random 1.8-3.2 and cut into 299-pixel tiles at a
@@ -73,9 +74,9 @@ sns.set_theme(style="whitegrid", context="notebook")
 # about two per ROI), so recipe 8 cuts one. The fourth recipe, `9-background`, is this
 # project's control for the scanner shortcut: its normal tiles come from the abnormal
 # CBIS-DDSM scans' own tissue, away from every ROI, instead of from the DDSM normal scans
-# (chapter 04).
+# ({doc}`chapter 04 <04_roi_extraction>`).
 
-# %%
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 fields = [
     "description",
     "roi_method",
@@ -89,9 +90,16 @@ fields = [
     "crop_size",
     "tile_size",
 ]
-pd.DataFrame(
-    [{k: dataclasses.asdict(r)[k] for k in fields} for r in RECIPES.values()], index=list(RECIPES)
-).rename_axis("recipe")
+book_table(
+    pd.DataFrame(
+        [{k: dataclasses.asdict(r)[k] for k in fields} for r in RECIPES.values()],
+        index=list(RECIPES),
+    ).rename_axis("recipe"),
+    "The dataset recipes: where the ROIs and the normal tiles come from, the label, the share "
+    "of normal tiles in training and the crop and tile sizes.",
+    "tbl-05-recipes",
+    index=True,
+)
 
 # %% [markdown]
 # ## Building every recipe
@@ -133,8 +141,14 @@ glue(
     "c05_train_normal_share", f"{manifest['splits']['train']['normal_fraction']:.0%}", display=False
 )
 
-# %%
-summary
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
+book_table(
+    summary,
+    "Every recipe as built here (synthetic CBIS-DDSM and DDSM, real MIAS): scans, tiles and "
+    "the class balance per split.",
+    "tbl-05-summary",
+    index=True,
+)
 
 # %% [markdown]
 # Recipe {glue:text}`c05_recipe` was cut from {glue:text}`c05_n_scans` scans into
@@ -146,7 +160,7 @@ summary
 # balances the MIAS split the same way, which is the project's choice: the study did not
 # rebalance its MIAS set, which was 88.4% normal (the value counts in its
 # `crop_mias_images_9` notebook), so its MIAS accuracies must be read against an 88.4%
-# all-normal baseline (chapter 07).
+# all-normal baseline ({doc}`chapter 07 <07_results>`).
 #
 # ## Splits and class counts
 #
@@ -155,16 +169,26 @@ summary
 # are split the same way into training, validation and test; MIAS is a separate test split.
 # The table gives the tiles per split and class of recipe {glue:text}`c05_recipe`:
 
-# %%
-split_table(folder)
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
+book_table(
+    split_table(folder),
+    f"Tiles per split and class of recipe {recipe} (synthetic CBIS-DDSM and DDSM, real MIAS).",
+    "tbl-05-splits",
+    index=True,
+)
 
 # %% [markdown]
 # and the patients, scans and ROIs behind them, by source:
 
-# %%
-patient_table(folder)
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
+book_table(
+    patient_table(folder),
+    f"Patients, scans and ROIs behind recipe {recipe}'s splits, by source.",
+    "tbl-05-patients",
+    index=True,
+)
 
-# %% mystnb={"figure": {"caption": "Normal and abnormal tiles per split for each recipe (synthetic CBIS-DDSM and DDSM, real MIAS).", "name": "fig-05-balance"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Normal and abnormal tiles per split for each recipe (synthetic CBIS-DDSM and DDSM, real MIAS).", "name": "fig-05-balance"}}
 rows = []
 for name, path in folders.items():
     for split, info in load_manifest(path)["splits"].items():
@@ -216,7 +240,7 @@ kept, dropped = resolve_official_overlap(table)
 glue("c05_n_overlap", len(overlap), display=False)
 glue("c05_n_dropped", len(dropped), display=False)
 
-# %%
+# %% tags=["hide-input"]
 print(leak_message[:400])
 
 # %% [markdown]
@@ -229,10 +253,15 @@ print(leak_message[:400])
 # Every input the build could not use is listed in the manifest with the file and the
 # reason, never dropped silently. For recipe {glue:text}`c05_recipe`:
 
-# %%
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 skips = skip_table(folder)
-skips.groupby("reason").size().rename("inputs").to_frame() if len(skips) else pd.DataFrame(
-    {"inputs": []}
+book_table(
+    skips.groupby("reason").size().rename("inputs").to_frame()
+    if len(skips)
+    else pd.DataFrame({"reason": ["(none)"], "inputs": [0]}).set_index("reason"),
+    f"Inputs the build of recipe {recipe} skipped, by the reason recorded in its manifest.",
+    "tbl-05-skips",
+    index=True,
 )
 
 # %% [markdown]
@@ -241,7 +270,7 @@ skips.groupby("reason").size().rename("inputs").to_frame() if len(skips) else pd
 # The first tiles of each class in recipe {glue:text}`c05_recipe`, and in the last row normal
 # tiles of recipe `9-background`, cut from the abnormal scans' own tissue:
 
-# %% mystnb={"figure": {"caption": "Example tiles per class of the examined recipe (synthetic CBIS-DDSM and DDSM, real MIAS), and background normals of recipe 9-background (last row).", "name": "fig-05-examples"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Example tiles per class of the examined recipe (synthetic CBIS-DDSM and DDSM, real MIAS), and background normals of recipe 9-background (last row).", "name": "fig-05-examples"}}
 per_class = 6
 samples = sample_tiles(folder, per_class=per_class)
 background = sample_tiles(
@@ -263,7 +292,7 @@ plt.show()
 # the shards, shuffles with a seed, decodes the PNG tiles, optionally resizes them, batches
 # and prefetches. It yields `uint8` images and the chosen label:
 
-# %%
+# %% tags=["hide-input"]
 batch_images, batch_labels = next(
     iter(
         make_dataset(

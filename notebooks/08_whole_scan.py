@@ -1,6 +1,13 @@
 # %% [markdown]
 # # Whole-scan analysis
 #
+# **Verdict.** A whole-scan map is built and runs, but on {glue:text}`c08_mias_scans` real
+# mini-MIAS scans its highest peak hits {glue:text}`c08_mias_top1:.0%` of the annotated
+# lesions, {glue:text}`c08_mias_verdict` (a random breast cell:
+# {glue:text}`c08_mias_chance:.0%`); on held-out synthetic scans it hits
+# {glue:text}`c08_syn_top1:.0%` ({glue:text}`c08_syn_verdict`, chance
+# {glue:text}`c08_syn_chance:.0%`). The model was trained on synthetic stand-ins only.
+#
 # The study classified 299 x 299 tiles and closed by proposing what it did not build: a system
 # that takes an entire, unaltered mammogram and returns probabilities with an adjustable
 # threshold, to support a radiologist rather than replace one {cite}`scuccimarra2018`. This
@@ -61,6 +68,8 @@ from sklearn.metrics import roc_auc_score
 from mammo_lib.dataset.build import ensure_dataset
 from mammo_lib.dataset.user_data import dataset_label, scan_data, scan_tree
 from mammo_lib.extract.normals import KEEP_RULES
+from mammo_lib.report.tables import book_table
+from mammo_lib.report.verdicts import baseline_verdict
 from mammo_lib.scan.fcn import (
     abnormal_probability,
     classifier_abnormal_probability,
@@ -90,7 +99,7 @@ from mammo_lib.train import TrainConfig, ensure_trained, load_run
 # if no finished run with that configuration exists (the call is cached by the configuration's
 # hash).
 
-# %% tags=["hide-output"]
+# %% tags=["hide-input", "hide-output"]
 if dataset_dir is None:
     dataset_dir = ensure_dataset(
         recipe,
@@ -268,15 +277,15 @@ plt.show()
 # ### Localisation
 #
 # A lesion is *hit* when a mark lies within half a map cell of it (the grid's quantisation).
-# The first table counts the lesions hit by one of the $k$ highest peaks of their scan,
-# whatever the threshold; the second sweeps the threshold over the regions that
+# {numref}`tbl-08-topk` counts the lesions hit by one of the $k$ highest peaks of their scan,
+# whatever the threshold; {numref}`tbl-08-froc` sweeps the threshold over the regions that
 # `mammo predict` reports, FROC-style: the fraction of lesions hit against the false
 # positives per scan (regions that hit no lesion, normal views included), drawn in
 # {numref}`fig-08-froc` for the fully convolutional maps. Regions are connected groups of
 # cells, so lowering the threshold can merge several into one: unlike a count of single
 # marks, the false positives need not grow as the threshold falls.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 synthetic_topk = pd.concat(
     {name: top_k_hits(c, ks=top_ks) for name, c in method_cases.items()}, names=["map"]
 ).droplevel(1)
@@ -288,13 +297,30 @@ glue("c08_syn_k", top_ks[-1], display=False)
 glue("c08_syn_lesions", int(fcn_topk["n_lesions"].iloc[0]), display=False)
 glue("c08_syn_scans", len(cases), display=False)
 glue("c08_syn_chance", chance_hit_fraction(cases), display=False)
-synthetic_topk
+glue(
+    "c08_syn_verdict",
+    baseline_verdict(
+        float(fcn_topk.loc[top_ks[0], "fraction"]), chance_hit_fraction(cases), "chance"
+    ),
+    display=False,
+)
+book_table(
+    synthetic_topk.reset_index(),
+    "Lesions of the held-out synthetic scans hit by one of the k highest peaks of their "
+    "scan's map, for each way of computing the map.",
+    "tbl-08-topk",
+)
 
-# %% tags=["remove-input"]
-pd.concat(
-    {name: froc(c, thresholds).set_index("threshold") for name, c in method_cases.items()},
-    names=["map"],
-)[["sensitivity", "fp_per_scan", "lesions_hit", "n_lesions", "n_regions"]]
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
+book_table(
+    pd.concat(
+        {name: froc(c, thresholds).set_index("threshold") for name, c in method_cases.items()},
+        names=["map"],
+    )[["sensitivity", "fp_per_scan", "lesions_hit", "n_lesions", "n_regions"]].reset_index(),
+    "FROC-style sweep on the held-out synthetic scans: lesions hit by a region above the "
+    "threshold and false positives (regions hitting no lesion) per scan.",
+    "tbl-08-froc",
+)
 
 # %% [markdown]
 # ### Restricting the map to the breast
@@ -308,10 +334,10 @@ pd.concat(
 # filled, which leaves out labels and borders not joined to the breast, and a map cell
 # counts as tissue when the centre of its window lies in that mask. Cells outside are set
 # to 0, so they yield no peak, no region and no part of the scan score; `mammo predict`
-# does the same unless given `--no-tissue-mask`, and records it in its JSON. The table
-# compares the top-$k$ hits on the same synthetic maps with and without the mask.
+# does the same unless given `--no-tissue-mask`, and records it in its JSON.
+# {numref}`tbl-08-mask` compares the top-$k$ hits on the same synthetic maps with and without the mask.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 unmasked_cases = [
     dataclasses.replace(c, prob_map=predictions[c.scan_id].raw_map)
     for c in cases
@@ -329,7 +355,11 @@ glue("c08_syn_top1_nomask", float(nomask_topk.loc[top_ks[0], "fraction"]), displ
 glue("c08_syn_topk_nomask", float(nomask_topk.loc[top_ks[-1], "fraction"]), display=False)
 tissue_fraction = np.mean([p.info["tissue_fraction"] for p in predictions.values()])
 glue("c08_tissue_fraction", float(tissue_fraction), display=False)
-mask_topk
+book_table(
+    mask_topk.reset_index(),
+    "Top-k lesion hits on the held-out synthetic maps with and without the breast mask.",
+    "tbl-08-mask",
+)
 
 # %% [markdown]
 # On average {glue:text}`c08_tissue_fraction:.0%` of a scan's map cells lie in the breast.
@@ -356,12 +386,12 @@ mask_topk
 # against one noisy cell, but diluted when a lesion covers fewer cells). The library uses
 # the maximum by default: it is the multiple-instance reading of a tile classifier, and with
 # it a scan's probability reaches the threshold exactly when at least one region is reported.
-# The table gives the area under the ROC curve of each score for telling abnormal synthetic
+# {numref}`tbl-08-score` gives the area under the ROC curve of each score for telling abnormal synthetic
 # scans from normal views. The caveat of the shortcut chapter applies: the synthetic normal
 # views come from the DDSM-style digitizer pipeline and the abnormal scans from the CBIS-style
 # one, so this separation may rest on the pipeline as much as on the lesions.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 scores = scan_scores(cases)
 score_auc = pd.DataFrame(
     {
@@ -376,7 +406,12 @@ score_auc = pd.DataFrame(
         ],
     }
 )
-score_auc
+book_table(
+    score_auc,
+    "Scan-level scores: ROC AUC of the map's maximum and of its top-5 mean for telling "
+    "abnormal synthetic scans from normal views.",
+    "tbl-08-score",
+)
 
 # %% [markdown]
 # ## Real scans: mini-MIAS
@@ -405,6 +440,12 @@ glue("c08_mias_lesions", int(mias_topk["n_lesions"].iloc[0]), display=False)
 glue("c08_mias_scans", len(m_cases), display=False)
 glue("c08_mias_auc", float(mias_auc), display=False)
 glue("c08_mias_chance", chance_hit_fraction(m_cases), display=False)
+mias_top1 = float(mias_topk.set_index("k").loc[top_ks[0], "fraction"])
+glue(
+    "c08_mias_verdict",
+    baseline_verdict(mias_top1, chance_hit_fraction(m_cases), "chance"),
+    display=False,
+)
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Probability maps over real mini-MIAS scans (real data, model trained on synthetic stand-ins). White circles: annotated lesions; dashed cyan: regions above the threshold.", "name": "fig-08-mias"}}
 fig = heatmap_grid(
@@ -438,13 +479,13 @@ plt.show()
 #
 # A map can be high far from any lesion. One possible cause lies in how the study chose
 # its normal tiles: a keep-rule on each tile's mean, variance and
-# counts of very bright and very dark pixels (chapter 04) drops most fatty, dark and edge
+# counts of very bright and very dark pixels ({doc}`04_roi_extraction`) drops most fatty, dark and edge
 # tissue, so the classifier was never shown such tissue as normal. On a whole scan it has
 # to judge all of it. The test: apply the same rule to the footprint of every map cell inside
 # the breast (the crop the classifier saw there) and compare the probabilities of the cells
 # the rule would have kept as normal training tiles with those it would have rejected.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 bias_rows = {}
 for name, chosen, rule in [
     ("synthetic (held out)", [predictions[c.scan_id] for c in cases if c.lesions], "CBIS"),
@@ -483,7 +524,13 @@ def _bias_words(auc: float) -> str:
 
 glue("c08_bias_syn_words", _bias_words(syn_bias["auc_rejected"]), display=False)
 glue("c08_bias_mias_words", _bias_words(mias_bias["auc_rejected"]), display=False)
-bias_table.round(3)
+book_table(
+    bias_table.rename_axis("scans"),
+    "Map probabilities of the breast cells that the study's normal-tile keep-rule would keep "
+    "or reject, on held-out synthetic scans and real mini-MIAS scans.",
+    "tbl-08-keep-rule-bias",
+    index=True,
+)
 
 # %% [markdown]
 # On the held-out synthetic scans the rule would reject

@@ -105,7 +105,7 @@ def ci_of(row: pd.Series, name: str) -> str:
 # keep-rule. All tiles, abnormal and normal, therefore come from one scanner pipeline. They
 # are resized to {glue:text}`c09_tile` pixels, {glue:text}`c09_mm_px` mm per pixel.
 
-# %%
+# %% tags=["remove-cell"]
 mias = load_mias()
 recipe_mias = MiasRecipe(
     tiles=MiasTileConfig(
@@ -165,7 +165,7 @@ glue("c09_counts", counts, display=False)
 # per-tile image statistics (brightness, contrast, texture; no shape), trained on the same
 # folds.
 
-# %% tags=["hide-output"]
+# %% tags=["remove-cell"]
 t0 = time.perf_counter()
 cv_kw = {"n_splits": n_folds, "seed": seed}
 stats = ensure_mias_cv(data, "statistics", classifier=statistics_classifier, **cv_kw)
@@ -236,7 +236,7 @@ plt.show()
 # two groups apart: their AUC is near 0.5 by construction. What the ConvNet still separates
 # on this set is evidence of the lesion beyond brightness and texture.
 
-# %%
+# %% tags=["remove-cell"]
 features = tile_statistics(data.tiles)
 matched = matched_table(features, cnn, stats, n_boot=n_boot, seed=seed).iloc[0]
 glue("c09_matched_cnn", ci_of(matched, "convnet"), display=False)
@@ -263,7 +263,7 @@ glue("c09_matched_n", int(matched["n_abnormal"]), display=False)
 # the marks' scores, so it is monotone by construction; the sensitivity at *f* false
 # positives per scan is that of the lowest threshold that keeps them at or below *f*.
 
-# %% tags=["hide-output"]
+# %% tags=["remove-cell"]
 t0 = time.perf_counter()
 folds = mias_folds(data, n_folds, seed)
 run_dirs = [cnn.loc[folds == k, "run"].iloc[0] for k in range(n_folds)]
@@ -365,14 +365,14 @@ plt.show()
 # ## Transfer from the synthetic model
 #
 # The study's own idea was to train on CBIS-DDSM and test on MIAS (its table 3). Here the
-# model trained on the synthetic CBIS-DDSM recipe in chapter 06 is used twice: alone, on
+# model trained on the synthetic CBIS-DDSM recipe in {doc}`06_training` is used twice: alone, on
 # the MIAS tiles cut at its own input size, and as the initialisation of the same folds as
 # above (its convolutions and their batch norms are copied by name, as `mammo train
 # --init-from` does; the dense head, whose input size depends on the tile size, starts
 # afresh), trained for {glue:text}`c09_transfer_epochs`
 # epochs instead of {glue:text}`c09_epochs`.
 
-# %% tags=["hide-output"]
+# %% tags=["remove-cell"]
 transfer_rows = []
 glue("c09_transfer_epochs", transfer_epochs, display=False)
 if transfer:
@@ -469,7 +469,7 @@ glue(
 # says `False`, the target was missed in this build; the chapter's numbers above are what
 # it reached.
 
-# %%
+# %% tags=["remove-cell"]
 reached = {
     "tile_difference": tuple(overall[["difference", "difference_low", "difference_high"]]),
     "tile_auc": tuple(overall[["convnet", "convnet_low", "convnet_high"]]),

@@ -1,15 +1,3 @@
-# ---
-# jupyter:
-#   jupytext:
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
-# ---
-
 # %% [markdown]
 # # Real CBIS-DDSM views
 #
@@ -131,7 +119,7 @@ else:
 # match two rows each. All four views are benign masses in the table; where in the breast
 # those masses lie is not known here.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 rows
 
 # %% [markdown]
@@ -153,7 +141,7 @@ plt.show()
 # The scan-level probability (the map's maximum inside the tissue) and the flagged share per
 # view:
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 summary
 
 # %% [markdown]

@@ -99,3 +99,34 @@ def test_missing_labels_are_refused(mirror: Path) -> None:
     wpbc["early"] = uci.wpbc_recurrence_within(wpbc, 24)
     with pytest.raises(ValueError, match="missing values"):
         eda.pca_biplot(wpbc, uci.WPBC_FEATURES, "early")
+
+
+def test_compare_sizes_finds_a_shift_and_not_its_absence() -> None:
+    from mammo_lib.eda import compare_sizes
+
+    rng = np.random.default_rng(0)
+    n = 60
+    shifted = pd.DataFrame(
+        {
+            "radius": np.r_[rng.normal(30, 5, n), rng.normal(45, 5, n), np.nan],
+            "malignant": np.r_[np.zeros(n), np.ones(n), 1.0],
+        }
+    )
+    larger = compare_sizes(shifted, "radius", "malignant")
+    assert (larger.n_negative, larger.n_positive, larger.n_missing) == (n, n, 1)
+    assert larger.p_value < 1e-6
+    assert larger.auc > 0.9
+    assert larger.median_positive > larger.median_negative
+    # the test is one-sided: the claim "positives are larger" fails when they are smaller
+    flipped = shifted.assign(malignant=1 - shifted["malignant"])
+    assert compare_sizes(flipped, "radius", "malignant").p_value > 0.99
+    same = shifted.assign(radius=rng.normal(30, 5, len(shifted)))
+    assert 0.01 < compare_sizes(same, "radius", "malignant").p_value
+
+
+def test_compare_sizes_needs_both_groups() -> None:
+    from mammo_lib.eda import compare_sizes
+
+    frame = pd.DataFrame({"radius": [1.0, 2.0], "malignant": [1, 1]})
+    with pytest.raises(ValueError, match="both groups"):
+        compare_sizes(frame, "radius", "malignant")

@@ -31,6 +31,7 @@ STAGES: dict[str, int] = {
     "scan": 7,
     "eda": 7,
     "classical": 7,
+    "report": 7,
     "commands": 8,
     "cli": 8,
     "book": 8,

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.image import AxesImage
 from matplotlib.patches import Circle, Rectangle
 
 from mammo_lib.scan.localisation import Lesion
@@ -21,16 +22,17 @@ def plot_heatmap(
     *,
     title: str | None = None,
     vmax: float = 1.0,
-) -> None:
+) -> AxesImage:
     """Draw a scan, its probability map (transparent where low) and the true lesions.
 
     True lesions are drawn in white (boxes, or circles for MIAS); regions at or above the
-    prediction's threshold in cyan; the highest peak is marked with a cross.
+    prediction's threshold in cyan; the highest peak is marked with a cross. Returns the
+    probability map's image, for a colour bar.
     """
     scan = prediction.scan.image
     ax.imshow(scan, cmap="gray", vmin=0, vmax=255)
     top, left, bottom, right = prediction.geometry.footprint_extent(prediction.prob_map.shape)
-    ax.imshow(
+    overlay = ax.imshow(
         np.ma.masked_less(prediction.prob_map, 0.02),
         cmap="turbo",
         alpha=0.5,
@@ -58,6 +60,7 @@ def plot_heatmap(
     ax.set_yticks([])
     score = "no score" if prediction.score is None else f"p = {prediction.score:.2f}"
     ax.set_title(title or score, fontsize=9)
+    return overlay
 
 
 def plot_froc(ax: Axes, tables: Mapping[str, pd.DataFrame]) -> None:
@@ -83,14 +86,20 @@ def plot_froc(ax: Axes, tables: Mapping[str, pd.DataFrame]) -> None:
 def heatmap_grid(
     items: Sequence[tuple[str, ScanPrediction, Sequence[Lesion]]], ncols: int = 4
 ) -> plt.Figure:
-    """One figure with a heatmap panel per ``(title, prediction, lesions)``."""
+    """One figure with a heatmap panel per ``(title, prediction, lesions)`` and one colour bar
+    for the probability of abnormal (the same 0-1 scale in every panel)."""
     n = max(1, len(items))
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 4.2 * nrows), squeeze=False)
+    overlay = None
     for ax, (title, prediction, lesions) in zip(axes.flat, items, strict=False):
-        plot_heatmap(ax, prediction, lesions, title=title)
+        overlay = plot_heatmap(ax, prediction, lesions, title=title)
     for ax in axes.flat[len(items) :]:
         ax.axis("off")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.9, 1))
+    if overlay is not None:
+        bar = fig.colorbar(overlay, cax=fig.add_axes((0.92, 0.2, 0.015, 0.6)))
+        bar.solids.set_alpha(1)  # the overlay is half transparent; its scale need not be
+        bar.set_label("probability of abnormal (hidden below 0.02)")
     return fig

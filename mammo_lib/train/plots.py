@@ -45,10 +45,12 @@ def plot_curves(
     histories: Mapping[str, pd.DataFrame],
     metrics: Sequence[str] = ("accuracy", "recall"),
     splits: Sequence[str] = ("training", "validation"),
+    baselines: Mapping[str, tuple[float, str]] | None = None,
 ) -> Figure:
     """Plot metrics per epoch, one panel per metric, one line per run and split.
 
-    Training curves are dashed, validation curves solid; each run keeps one colour.
+    Training curves are dashed, validation curves solid; each run keeps one colour. Reference
+    levels (e.g. the accuracy of calling every tile normal) are drawn as grey dotted lines.
 
     Parameters
     ----------
@@ -58,6 +60,9 @@ def plot_curves(
         Metric names (without ``val_``), one panel each.
     splits
         ``"training"`` and/or ``"validation"``.
+    baselines
+        Metric -> ``(level, label)``: a horizontal reference line on that metric's panel,
+        e.g. ``{"accuracy": (0.83, "all-normal baseline")}``; see :func:`class_baselines`.
     """
     data = history_long(histories)
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 3.8), squeeze=False)
@@ -76,11 +81,28 @@ def plot_curves(
                     color=colours[i % len(colours)],
                     label=label,
                 )
+        if baselines and metric in baselines:
+            level, text = baselines[metric]
+            ax.axhline(level, color="0.35", linestyle=":", linewidth=1.2, label=text)
         ax.set_xlabel("epoch")
         ax.set_ylabel(_LABELS.get(metric, metric))
         if metric != "loss":
             ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize="small", loc="best")
+    for ax in axes[0]:
+        ax.legend(fontsize="small", loc="best")
     fig.tight_layout()
     return fig
+
+
+def class_baselines(n_tiles: int, n_abnormal: int) -> dict[str, tuple[float, str]]:
+    """Reference levels of a split with `n_abnormal` of `n_tiles` abnormal, for
+    :func:`plot_curves`: the accuracy of calling every tile normal, and the recall of a
+    classifier that flags tiles at random at the abnormal share (chance)."""
+    if not 0 <= n_abnormal <= n_tiles or n_tiles == 0:
+        raise ValueError(f"need 0 <= n_abnormal <= n_tiles > 0, got {n_abnormal} of {n_tiles}")
+    share = n_abnormal / n_tiles
+    return {
+        "accuracy": (1 - share, f"all-normal accuracy ({1 - share:.2f})"),
+        "recall": (share, f"chance: random flags at the abnormal share ({share:.2f})"),
+    }

@@ -1,0 +1,1 @@
+"""Reader-facing helpers for the book: tables as numbered, captioned MyST tables, verdicts."""
