@@ -152,7 +152,13 @@ def _source_of(manifest: dict[str, Any]) -> tuple[float, str, str]:
     """
     inputs = manifest.get("inputs") or {}
     cbis_root = inputs.get("cbis_root")
-    if cbis_root:
+    recipe = manifest.get("recipe") or {}
+    tile_mm = (manifest.get("tile_pixel_spacing_mm") or {}).get("cbis-ddsm")
+    if cbis_root and tile_mm and recipe.get("crop_size") and recipe.get("tile_size"):
+        # the build recorded its tiles' spacing: undo the crop -> tile resize
+        spacing = float(tile_mm) * float(recipe["tile_size"]) / float(recipe["crop_size"])
+        return spacing, "dicom", f"CBIS-DDSM scans {cbis_root} ({spacing:g} mm, from the manifest)"
+    if cbis_root:  # builds before the manifest recorded it: a synthetic tree's own table
         table = Path(cbis_root).parent / "ground_truth_scans.csv"
         if table.is_file():
             import pandas as pd
@@ -180,9 +186,11 @@ def predict_info_from_dataset(config: TrainConfig) -> PredictInfo:
         If the manifest is missing or does not say the crop size and the scans' source; the
         message names the manifest.
     """
+    from mammo_lib.dataset.folder import open_dataset
+
     path = Path(config.dataset_dir) / "manifest.json"
     try:
-        manifest = json.loads(path.read_text())
+        manifest = open_dataset(config.dataset_dir).manifest
         crop = float(manifest["recipe"]["crop_size"])
         spacing, file_format, where = _source_of(manifest)
     except FileNotFoundError as exc:
