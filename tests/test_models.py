@@ -232,3 +232,13 @@ def test_inception_v4_study_is_inception_v4_05_layer_for_layer() -> None:
     assert names.index("final_pool_drop") < names.index("flatten") < names.index("logits")
     expected = sum(_conv_params(*c) for c in plan) + head
     assert model.count_params() == expected == 25_893_698
+
+
+def test_the_study_vgg16_carries_its_decay_schedule() -> None:
+    # vgg_16.3.py decays the learning rate every 10 epochs; model 1.0.0.35 every 5
+    from mammo_lib.models import model_decay_epochs
+    from mammo_lib.models.vgg16 import STUDY_DECAY_EPOCHS
+
+    assert STUDY_DECAY_EPOCHS == 10
+    assert model_decay_epochs("vgg16_study", 5) == 10
+    assert model_decay_epochs("vgg_lite", 5) == 5

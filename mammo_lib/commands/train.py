@@ -70,6 +70,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--learning-rate", type=bounded_float(0.0, 1.0, low_open=True), default=1e-3
     )
+    parser.add_argument(
+        "--decay-epochs",
+        type=bounded_int(1),
+        default=None,
+        help="epochs between x0.8 learning-rate decays (default: the study's for the model: "
+        "10 for vgg16_study, else 5)",
+    )
     parser.add_argument("--scaling", choices=("raw", "unit", "centred"), default="unit")
     parser.add_argument(
         "--contrast", type=bounded_float(0.0, low_open=True), default=None, help="contrast factor"
@@ -127,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
 
         open_dataset(args.dataset)  # checked against its manifest before TensorFlow loads
     from mammo_lib.dataset.tfrecord import CorruptShardError
+    from mammo_lib.models import model_decay_epochs
     from mammo_lib.train import TrainConfig, TrainingDivergedError, train
 
     if args.recipe is not None:
@@ -152,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         pos_weight=args.pos_weight,
         learning_rate=args.learning_rate,
+        decay_epochs=args.decay_epochs or model_decay_epochs(args.model, TrainConfig.decay_epochs),
         scaling=args.scaling,
         contrast=args.contrast,
         augment="none" if args.no_augment else args.augment,

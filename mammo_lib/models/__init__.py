@@ -9,6 +9,12 @@ Flatten -> Dense (``fc1``, ``fc2``) -> Dense ``logits`` -> Softmax ``probabiliti
 """
 
 from mammo_lib.models import inception_v4, vgg16, vgg_lite  # noqa: F401  (registers the models)
-from mammo_lib.models.registry import MODELS, build_model, list_models, register_model
+from mammo_lib.models.registry import (
+    MODELS,
+    build_model,
+    list_models,
+    model_decay_epochs,
+    register_model,
+)
 
-__all__ = ["MODELS", "build_model", "list_models", "register_model"]
+__all__ = ["MODELS", "build_model", "list_models", "model_decay_epochs", "register_model"]

@@ -11,24 +11,38 @@ ModelBuilder = Callable[..., keras.Model]
 
 #: Registered builders by name; fill it with :func:`register_model`.
 MODELS: dict[str, ModelBuilder] = {}
+#: Epochs between learning-rate decays the study used for a model, where it differs from
+#: the training default (model 1.0.0.35's 5).
+DECAY_EPOCHS: dict[str, int] = {}
 
 
-def register_model(name: str) -> Callable[[ModelBuilder], ModelBuilder]:
+def register_model(
+    name: str, *, decay_epochs: int | None = None
+) -> Callable[[ModelBuilder], ModelBuilder]:
     """Return a decorator that registers a model builder under `name`.
 
     Parameters
     ----------
     name
         Registry key, e.g. ``"vgg_lite"``; must be new.
+    decay_epochs
+        The study's epochs between learning-rate decays for this model, if not the default.
     """
 
     def decorator(builder: ModelBuilder) -> ModelBuilder:
         if name in MODELS:
             raise ValueError(f"model {name!r} is already registered")
         MODELS[name] = builder
+        if decay_epochs is not None:
+            DECAY_EPOCHS[name] = int(decay_epochs)
         return builder
 
     return decorator
+
+
+def model_decay_epochs(name: str, default: int) -> int:
+    """Epochs between learning-rate decays for `name`: the study's, else `default`."""
+    return DECAY_EPOCHS.get(name, default)
 
 
 def list_models() -> list[str]:

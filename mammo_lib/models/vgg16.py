@@ -106,7 +106,7 @@ def build_vgg16(
     return keras.Model(inputs, outputs, name="vgg16")
 
 
-@register_model("vgg16_study")
+@register_model("vgg16_study", decay_epochs=STUDY_DECAY_EPOCHS)
 def build_vgg16_study(
     *,
     input_size: int,
