@@ -54,7 +54,7 @@ recipe = dataclasses.replace(
     seed=seed,
 )
 is_default = recipe == base
-run_dir = default_model_run(recipe=recipe)
+run_dir = default_model_run(recipe=recipe, progress=False)
 info = read_predict_info(run_dir)
 predictor = Predictor.from_run(run_dir)
 

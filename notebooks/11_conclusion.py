@@ -19,6 +19,9 @@
 # of calling every tile normal; a one-sided test "supports" a claim at p < 0.05). The data
 # column says whether the evidence is real or synthetic.
 
+# %% tags=["parameters"]
+# No knobs of its own: this chapter reads the results of the chapters before it.
+
 # %% tags=["remove-cell"]
 from pathlib import Path
 

@@ -143,7 +143,35 @@ def train_on_rows(
         data, init_from=None if init_from is None else os.fspath(init_from), name=name
     )
     info = {"pixel_spacing_mm": data.pixel_spacing_mm, "source_spacing_mm": 0.2}
-    return ensure_trained(config, data=_arrays(data, rows, recipe), run_info=info)
+    run_dir = ensure_trained(config, data=_arrays(data, rows, recipe), run_info=info)
+    if not (run_dir / "predict.json").is_file():
+        _write_predict_json(run_dir, data, rows, recipe)
+    return run_dir
+
+
+def _write_predict_json(run_dir: Path, data: MiasTiles, rows: np.ndarray, recipe: MiasRecipe):
+    """Write the run's ``predict.json``: its scale and a threshold chosen on its validation
+    women (Youden's J), so that every MIAS-trained run, fold models included, maps scans."""
+    meta = data.meta.iloc[rows].reset_index(drop=True)
+    val = validation_split(meta, recipe.val_fraction, recipe.seed)
+    proba = tile_probability(run_dir, data.tiles[rows][val])
+    threshold = youden_threshold(meta["label_binary"].to_numpy()[val], proba)
+    info = {
+        "pixel_spacing_mm": data.pixel_spacing_mm,
+        "input_size": int(recipe.tiles.out_size),
+        "threshold": threshold,
+        "threshold_source": "Youden's J on validation tiles of held-out training women",
+        "trained_on": (
+            f"mini-MIAS: {len(meta)} tiles from {meta['scan_id'].nunique()} scans of "
+            f"{meta['patient_id'].nunique()} women (a {recipe.val_fraction:.0%} share of "
+            f"the women for validation), {recipe.tiles.crop_size}-px windows at 0.2 mm "
+            f"resized to {recipe.tiles.out_size} px"
+        ),
+        "labels": "binary",
+        "purpose": PURPOSE,
+        "recipe": recipe.to_dict(),
+    }
+    write_json_atomic(run_dir / "predict.json", info)
 
 
 def train_folds(
@@ -216,30 +244,6 @@ def ensure_mias_detector(config: MiasRecipe | None = None, *, progress: bool = T
         Show progress bars (tile cutting, training).
     """
     recipe = MiasRecipe() if config is None else config
-    data = ensure_mias_tiles(recipe.tiles)
+    data = ensure_mias_tiles(recipe.tiles, progress=progress)
     rows = np.arange(len(data.meta))
-    run_dir = train_on_rows(data, rows, recipe)
-    out = run_dir / "predict.json"
-    if out.is_file():
-        return run_dir
-    val = validation_split(data.meta, recipe.val_fraction, recipe.seed)
-    proba = tile_probability(run_dir, data.tiles[val])
-    threshold = youden_threshold(data.meta["label_binary"].to_numpy()[val], proba)
-    n_scans = data.meta["scan_id"].nunique()
-    info = {
-        "pixel_spacing_mm": data.pixel_spacing_mm,
-        "input_size": int(recipe.tiles.out_size),
-        "threshold": threshold,
-        "threshold_source": "Youden's J on validation tiles of held-out training women",
-        "trained_on": (
-            f"mini-MIAS: {len(data.meta)} tiles from {n_scans} scans of "
-            f"{data.meta['patient_id'].nunique()} women (a {recipe.val_fraction:.0%} share of "
-            f"the women for validation), {recipe.tiles.crop_size}-px windows at 0.2 mm "
-            f"resized to {recipe.tiles.out_size} px"
-        ),
-        "labels": "binary",
-        "purpose": PURPOSE,
-        "recipe": recipe.to_dict(),
-    }
-    write_json_atomic(out, info)
-    return run_dir
+    return train_on_rows(data, rows, recipe)
