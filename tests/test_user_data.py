@@ -145,9 +145,9 @@ def _glued(notebook: nbformat.NotebookNode) -> dict[str, str]:
 
 
 @pytest.mark.xfail(
-    reason="known, open (#15): the partial render (--only 04-08) ends with 4 -W warnings, likely the {doc}/"
-    "{numref} links these chapters now make into chapters 09-11, which the staged table of "
-    "contents leaves out; the runner must drop or relax those links in a partial build",
+    reason="known, open (#15): the partial render (--only 04-08) ends with 4 -W warnings, "
+    "likely the {doc}/{numref} links these chapters now make into chapters 09-11, which the "
+    "staged table of contents leaves out; the runner must drop or relax them in a partial build",
     strict=False,
 )
 @pytest.mark.slow
