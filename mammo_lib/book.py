@@ -412,6 +412,51 @@ def _drop_from_toc(node: Any, missing: set[str]) -> Any:
     return node
 
 
+_DOC_ROLE = re.compile(r"\{doc\}`(?:(?P<text>[^`<]*?)\s*<(?P<target>[^`>]+)>|(?P<bare>[^`<>]+))`")
+
+
+def chapter_title(source: Path) -> str:
+    """The first Markdown heading of a chapter's py:percent source (its stem if none)."""
+    for line in source.read_text().splitlines():
+        match = re.match(r"#\s+#\s+(.+)", line)
+        if match:
+            return match.group(1).strip()
+    return source.stem
+
+
+def unlink_missing(text: str, titles: dict[str, str]) -> str:
+    """`text` with every ``{doc}`` link to a chapter in `titles` replaced by its plain words.
+
+    A partial build leaves chapters out of the table of contents; a link into one of them would
+    fail the ``-W`` render, so it becomes the link's text (or the chapter's title), in italics.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        target = match.group("target") or match.group("bare")
+        stem = Path(target.strip()).name
+        if stem not in titles:
+            return match.group(0)
+        words = (match.group("text") or "").strip() or titles[stem]
+        return f"*{words}* (not in this build)"
+
+    return _DOC_ROLE.sub(replace, text)
+
+
+def _unlink_notebook(path: Path, titles: dict[str, str]) -> None:
+    """Rewrite the Markdown cells of a staged notebook with :func:`unlink_missing`."""
+    if "{doc}" not in path.read_text():
+        return
+    notebook = nbformat.read(path, as_version=4)
+    changed = False
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            text = unlink_missing(cell.source, titles)
+            changed |= text != cell.source
+            cell.source = text
+    if changed:
+        nbformat.write(notebook, path)
+
+
 def stage(root: Path, runs: list[NotebookRun]) -> Path:
     """Lay out the book's sources with the executed notebooks in ``_build/book``; return it.
 
@@ -436,6 +481,14 @@ def stage(root: Path, runs: list[NotebookRun]) -> Path:
     if missing:
         print(f"[book] not executed, left out of this build: {sorted(missing)}", flush=True)
         toc = _drop_from_toc(toc, missing)
+        titles = {
+            Path(name).name: chapter_title(root / f"{name}.py")
+            if (root / f"{name}.py").is_file()
+            else Path(name).name
+            for name in missing
+        }
+        for staged in (staging / "notebooks").glob("*.ipynb"):
+            _unlink_notebook(staged, titles)
     (staging / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
     return staging
 

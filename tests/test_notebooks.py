@@ -22,6 +22,7 @@ import yaml
 
 from mammo_lib.book import (
     NotebookRun,
+    chapter_title,
     execute_all,
     log_lines,
     render,
@@ -129,6 +130,29 @@ def test_staging_leaves_out_chapters_that_were_not_executed(tmp_path: Path) -> N
     staged = stage(tmp_path, runs)
     assert yaml.safe_load((staged / "_toc.yml").read_text()) == yaml.safe_load(
         (ROOT / "_toc.yml").read_text()
+    )
+
+
+def test_staging_turns_links_into_left_out_chapters_into_plain_words(tmp_path: Path) -> None:
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "book", tmp_path / "book")
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    kept, left_out = CHAPTERS[0], CHAPTERS[1]
+    text = (
+        f"See {{doc}}`the next chapter <{left_out}>`, {{doc}}`{left_out}` "
+        f"and {{doc}}`this one <{kept}>`."
+    )
+    executed = tmp_path / "out" / f"{kept}.ipynb"
+    executed.parent.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)]), executed)
+    staged = stage(tmp_path, [NotebookRun(kept, executed, 0.0, reused=True)])
+    cell = nbformat.read(staged / "notebooks" / f"{kept}.ipynb", as_version=4).cells[0].source
+    title = chapter_title(ROOT / "notebooks" / f"{left_out}.py")
+    assert title != left_out  # the chapter's own heading
+    assert cell == (
+        f"See *the next chapter* (not in this build), *{title}* (not in this build) "
+        f"and {{doc}}`this one <{kept}>`."
     )
 
 
