@@ -113,11 +113,12 @@ book_table(
 # `ensure_dataset` obtains a synthetic tree of {glue:text}`c05_cases` scans (generated once
 # and cached) and builds each recipe, or returns the finished build if one with the same
 # recipe, inputs and seed exists. The tiles are stored at {glue:text}`c05_tile_size` pixels
-# (299 in the study); chapter 06 resizes them on read. Recipe {glue:text}`c05_recipe`'s
-# build is the dataset chapter 06 trains on (folder {glue:text}`c05_dataset`). The real MIAS
-# test split, which chapter 07 scores that model on, is a second build of the same recipe
+# (299 in the study); {doc}`chapter 06 <06_training>` resizes them on read. Recipe
+# {glue:text}`c05_recipe`'s build is the dataset {doc}`chapter 06 <06_training>` trains on
+# (folder {glue:text}`c05_dataset`). The real MIAS test split, which
+# {doc}`chapter 07 <07_results>` scores that model on, is a second build of the same recipe
 # with MIAS added (folder {glue:text}`c05_mias_dataset`); its training, validation and test
-# shards are {glue:text}`c05_same_shards` to those of chapter 06's dataset.
+# shards are {glue:text}`c05_same_shards` to those of that dataset.
 
 # %% tags=["remove-cell"]
 study = StudyRun.from_parameters(globals(), DATASET_FIELDS)
@@ -175,7 +176,7 @@ book_table(
 # drawn from the training patients by a seeded hash of the patient id; normal-scan patients
 # are split the same way into training, validation and test; MIAS is a separate test split.
 # The table gives the tiles per split and class of recipe {glue:text}`c05_recipe`, from its
-# build with the MIAS split (whose other splits are chapter 06's dataset):
+# build with the MIAS split (whose other splits are the training chapter's dataset):
 
 # %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 book_table(

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_train import write_tiny_dataset
+from test_train import _own_work_dir, write_tiny_dataset  # noqa: F401  (autouse: own work dir)
 
 from mammo_lib.cli import main
 from mammo_lib.models import model_options
@@ -21,14 +21,6 @@ from mammo_lib.train.study import DATASET_FIELDS, StudyRun
 
 #: The knobs of the ci profile's study run, at the smallest size that trains.
 KNOBS = dict(synthetic_cases=4, image_size=32, epochs=1, model_width=0.25, val_fraction=0.3)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _own_work_dir(tmp_path_factory: pytest.TempPathFactory):
-    """Keep this module's datasets and runs in a folder of their own."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MAMMO_WORK_DIR", str(tmp_path_factory.mktemp("study-work")))
-        yield
 
 
 @pytest.fixture(scope="module")
