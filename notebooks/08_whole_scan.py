@@ -68,7 +68,7 @@ from sklearn.metrics import roc_auc_score
 from mammo_lib.dataset.user_data import dataset_label, scan_data, scan_tree
 from mammo_lib.extract.normals import KEEP_RULES
 from mammo_lib.report.tables import book_table
-from mammo_lib.report.verdicts import baseline_verdict, keep_rule_bias_verdict
+from mammo_lib.report.verdicts import baseline_verdict, keep_rule_bias_verdict, map_model_note
 from mammo_lib.scan.fcn import probability_map, tile_difference
 from mammo_lib.scan.keep_rule_bias import bias_table, cell_keep_table, keep_rule_bias
 from mammo_lib.scan.localisation import (
@@ -116,21 +116,7 @@ glue("c08_crop_mm", predictor.scale.mm_per_pixel * image_size, display=False)
 glue("c08_threshold", predictor.threshold, display=False)
 best_epoch = history.loc[history["val_loss"].idxmin()]
 glue("c08_val_auc", float(best_epoch["val_auc"]), display=False)
-if best_epoch["val_auc"] < 0.65:
-    model_note = (
-        "Near 0.5 the tiles carry no learned signal, the maps show little more than the"
-        " network's response to the scan's edges and the localisation sits at chance; the"
-        " machinery is then tested, the model is not."
-    )
-else:
-    model_note = (
-        "That is a tile classifier with real, if imperfect, signal on synthetic lesions"
-        " (the validation split is small, so the AUC is itself uncertain). Whether it"
-        " carries over to whole scans is another question: the training tiles all lie"
-        " inside the breast, and a map also covers the skin line, the background and the"
-        " labels, which the classifier has never seen."
-    )
-glue("c08_model_note", model_note, display=False)
+glue("c08_model_note", map_model_note(float(best_epoch["val_auc"])), display=False)
 
 # %% [markdown]
 # The converted network reproduces the tile classifier on tile-sized inputs: over eight

@@ -92,3 +92,11 @@ def test_degenerate_epochs_note_counts_both_answers() -> None:
                             "abnormal, or every one normal.")  # fmt: skip
     with pytest.raises(ValueError, match="differ in length"):
         degenerate_epochs_note([0.5], [0.5, 0.6], 0.8)
+
+
+def test_map_model_note_reads_the_classifier_auc() -> None:
+    from mammo_lib.report.verdicts import map_model_note
+
+    assert map_model_note(0.52).startswith("Near 0.5 the tiles carry no learned signal")
+    assert map_model_note(0.65).startswith("That is a tile classifier with real")
+    assert map_model_note(0.9, signal=0.95).startswith("Near 0.5")

@@ -158,3 +158,25 @@ def degenerate_epochs_note(
         "normal."
     )
     return called_abnormal + called_normal, " ".join(notes)
+
+
+def map_model_note(val_auc: float, signal: float = 0.65) -> str:
+    """What a whole-scan map can show, given its tile classifier's validation ROC AUC.
+
+    Below `signal` the tiles carry too little learned signal for the maps to test the model
+    (only the machinery); at or above it the classifier has signal, and the open question is
+    whether it carries over from tiles inside the breast to the whole scan.
+    """
+    if val_auc < signal:
+        return (
+            "Near 0.5 the tiles carry no learned signal, the maps show little more than the"
+            " network's response to the scan's edges and the localisation sits at chance; the"
+            " machinery is then tested, the model is not."
+        )
+    return (
+        "That is a tile classifier with real, if imperfect, signal on synthetic lesions"
+        " (the validation split is small, so the AUC is itself uncertain). Whether it"
+        " carries over to whole scans is another question: the training tiles all lie"
+        " inside the breast, and a map also covers the skin line, the background and the"
+        " labels, which the classifier has never seen."
+    )
