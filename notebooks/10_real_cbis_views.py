@@ -22,7 +22,7 @@ detector_tile_size = 96
 detector_crops = 6
 detector_width = 0.5
 detector_fc_units = [256, 256]
-detector_epochs = 20
+detector_epochs = 12
 # The views and their scale.
 views_dir = None  # None: $MAMMO_DATA_MIRROR/cbis-ddsm-samples/full
 pixel_spacing_mm = 0.05  # CBIS-DDSM states no PixelSpacing; DDSM was digitised at 42-50 um

@@ -2,7 +2,7 @@
 
 It is :func:`mammo_lib.train.mias_detector.ensure_mias_detector` with its default recipe
 (:data:`DEFAULT_RECIPE`: 96-pixel tiles of the study's 23 mm field of view at 0.2 mm, VGG-lite
-at half width, 20 epochs; see :class:`~mammo_lib.train.mias_detector.MiasRecipe`): trained
+at half width, 12 epochs; see :class:`~mammo_lib.train.mias_detector.MiasRecipe`): trained
 on first use (a few minutes on a laptop CPU, with a progress bar) and cached by content
 under ``$MAMMO_WORK_DIR/runs``, so every later call, and chapter 10 of the book under the
 ``quick`` profile (``make book``), reuse the same run folder. Its ``predict.json`` says what

@@ -55,7 +55,7 @@ class MiasRecipe:
     width: float = 0.5
     fc_units: tuple[int, ...] = (256, 256)
     bn_momentum: float = 0.9
-    epochs: int = 20
+    epochs: int = 12
     batch_size: int = 32
     pos_weight: float = 4.0
     learning_rate: float = 1e-3
