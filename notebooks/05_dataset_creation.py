@@ -38,7 +38,8 @@ import seaborn as sns
 import tensorflow as tf
 from myst_nb import glue
 
-from mammo_lib.dataset.build import ensure_dataset, load_manifest, load_records, shard_files
+from mammo_lib.dataset.build import ensure_dataset
+from mammo_lib.dataset.folder import load_manifest, load_records, shard_files
 from mammo_lib.dataset.labels import CLASS_NAMES
 from mammo_lib.dataset.recipes import RECIPES
 from mammo_lib.dataset.review import (
