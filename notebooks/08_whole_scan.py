@@ -68,6 +68,7 @@ from sklearn.metrics import roc_auc_score
 from mammo_lib.dataset.build import ensure_dataset
 from mammo_lib.dataset.user_data import dataset_label, scan_data, scan_tree
 from mammo_lib.extract.normals import KEEP_RULES
+from mammo_lib.imaging.intensity import resample
 from mammo_lib.report.tables import book_table
 from mammo_lib.report.verdicts import baseline_verdict
 from mammo_lib.scan.fcn import (
@@ -87,7 +88,7 @@ from mammo_lib.scan.localisation import (
     synthetic_cases as map_synthetic_scans,
 )
 from mammo_lib.scan.plots import heatmap_grid, plot_froc
-from mammo_lib.scan.predict import Predictor, resample
+from mammo_lib.scan.predict import Predictor
 from mammo_lib.scan.sliding import compare_maps, sliding_window_map
 from mammo_lib.sources.mias import load_mias
 from mammo_lib.train import TrainConfig, ensure_trained, load_run
