@@ -87,8 +87,8 @@ def end_to_end(pixels: np.ndarray, image_size: int, width: float, repeats: int) 
     import keras
 
     from mammo_lib.imaging.read import read_scan
-    from mammo_lib.scan.predict import Predictor, predict_scan
     from mammo_lib.scan.prediction_files import write_prediction
+    from mammo_lib.scan.predictor import Predictor, predict_scan
     from mammo_lib.sources.synthetic.dicom_writer import write_dicom
     from mammo_lib.train import TrainConfig, build_training_model
     from mammo_lib.train.config import write_json_atomic
@@ -165,8 +165,8 @@ def real_view(path: Path, repeats: int) -> dict:
     import tempfile
 
     from mammo_lib.imaging.read import read_scan
-    from mammo_lib.scan.predict import Predictor, predict_scan
     from mammo_lib.scan.prediction_files import write_prediction
+    from mammo_lib.scan.predictor import Predictor, predict_scan
     from mammo_lib.scan.scale import check_scan_header
 
     with tempfile.TemporaryDirectory() as tmp:

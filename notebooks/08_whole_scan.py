@@ -88,7 +88,7 @@ from mammo_lib.scan.localisation import (
     synthetic_cases as map_synthetic_scans,
 )
 from mammo_lib.scan.plots import heatmap_grid, plot_froc
-from mammo_lib.scan.predict import Predictor
+from mammo_lib.scan.predictor import Predictor
 from mammo_lib.scan.sliding import compare_maps, sliding_window_map
 from mammo_lib.sources.mias import load_mias
 from mammo_lib.train import TrainConfig, ensure_trained, load_run

@@ -107,7 +107,7 @@ def test_cases_from_a_synthetic_tree_and_real_mias(tmp_path) -> None:
     from test_predict import write_tiny_run
 
     from mammo_lib.scan.localisation import mias_cases, synthetic_cases
-    from mammo_lib.scan.predict import Predictor
+    from mammo_lib.scan.predictor import Predictor
     from mammo_lib.sources.mias import load_mias
     from mammo_lib.sources.synthetic import ensure_synthetic_tree, load_tree
 

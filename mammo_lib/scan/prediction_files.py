@@ -10,7 +10,7 @@
 ``<stem>.json``
     Scan-level probability, threshold, regions (boxes in scan pixel coordinates with their
     peak probability) and the geometry needed to place the map on the scan
-    (:meth:`mammo_lib.scan.predict.ScanPrediction.to_dict`).
+    (:meth:`mammo_lib.scan.predictor.ScanPrediction.to_dict`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from mammo_lib.io import atomic_path
-from mammo_lib.scan.predict import ScanPrediction
+from mammo_lib.scan.predictor import ScanPrediction
 from mammo_lib.train.predict_info import PURPOSE
 
 #: Longest side of the heatmap overlay image, in pixels.
