@@ -80,12 +80,10 @@ from mammo_lib.scan.keep_rule_bias import cell_keep_table, keep_rule_bias
 from mammo_lib.scan.localisation import (
     chance_hit_fraction,
     froc,
+    map_synthetic_scans,
     mias_cases,
     scan_scores,
     top_k_hits,
-)
-from mammo_lib.scan.localisation import (
-    synthetic_cases as map_synthetic_scans,
 )
 from mammo_lib.scan.plots import heatmap_grid, plot_froc
 from mammo_lib.scan.predictor import Predictor

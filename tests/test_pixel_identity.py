@@ -83,7 +83,7 @@ def test_ddsm_tiles_are_regions_of_the_mapped_views(tree, tmp_path, monkeypatch)
     tasks = plan_ddsm(DatasetInputs(ddsm_root=tree.ddsm_root), recipe, SEED).tasks
     assert {t.digitizer for t in tasks} == {"DBA", "LUMISYS", "HOWTEK"}
     seen = _mapped_images(monkeypatch)
-    localisation.synthetic_cases(None, tree.root, max_scans=0)
+    localisation.map_synthetic_scans(None, tree.root, max_scans=0)
     stride = round(recipe.crop_size * 350 / 598)
     checked = set()
     for task in tasks:
@@ -107,7 +107,7 @@ def test_recipe_8_normals_are_tiles_of_the_shrunk_views(tree, tmp_path, monkeypa
     recipe = get_recipe("8", **SMALL)
     tasks = plan_ddsm(DatasetInputs(ddsm_root=tree.ddsm_root), recipe, SEED).tasks
     seen = _mapped_images(monkeypatch)
-    localisation.synthetic_cases(None, tree.root, max_scans=0)
+    localisation.map_synthetic_scans(None, tree.root, max_scans=0)
     checked = 0
     for task in tasks:
         draw = draw_shrunk_tiling(
@@ -132,7 +132,7 @@ def test_cbis_tiles_are_regions_of_the_mapped_scans(tree, tmp_path, monkeypatch)
     inputs = DatasetInputs(cbis_root=tree.cbis_root, cbis_tables=tree.cbis_root)
     tasks = plan_cbis(inputs, recipe, SEED).tasks
     seen = _mapped_images(monkeypatch)
-    localisation.synthetic_cases(None, tree.root, max_normals=0)
+    localisation.map_synthetic_scans(None, tree.root, max_normals=0)
     n_background = 0
     for task in tasks:
         run_task(task, recipe, SEED, tmp_path)

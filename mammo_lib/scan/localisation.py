@@ -249,7 +249,7 @@ def _case_from_prediction(
     )
 
 
-def synthetic_cases(
+def map_synthetic_scans(
     predictor: Predictor,
     tree_root: str | os.PathLike[str] | SyntheticTree,
     *,
