@@ -68,7 +68,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from myst_nb import glue
 
-from mammo_lib.dataset.mias_tiles import MiasTileConfig, ensure_mias_tiles
+from mammo_lib.dataset.mias_tiles import ensure_mias_tiles
 from mammo_lib.evaluate.bootstrap import bootstrap_ci
 from mammo_lib.evaluate.matched import matched_table
 from mammo_lib.evaluate.metrics import roc_auc
@@ -107,26 +107,7 @@ def ci_of(row: pd.Series, name: str) -> str:
 
 # %% tags=["remove-cell"]
 mias = load_mias()
-recipe_mias = MiasRecipe(
-    tiles=MiasTileConfig(
-        crop_size=mias_crop,
-        out_size=mias_tile_size,
-        n_crops=mias_crops,
-        normals_per_scan=mias_normals_per_scan,
-        background_per_scan=mias_background_per_scan,
-        n_images=mias_images,
-        seed=seed,
-    ),
-    model_name=model_name,
-    width=mias_width,
-    fc_units=tuple(mias_fc_units),
-    bn_momentum=bn_momentum,
-    epochs=mias_epochs,
-    batch_size=batch_size,
-    pos_weight=mias_pos_weight,
-    val_fraction=mias_val_fraction,
-    seed=seed,
-)
+recipe_mias = MiasRecipe.from_parameters(globals())
 data = ensure_mias_tiles(recipe_mias.tiles, progress=False)
 meta = data.meta
 counts = (

@@ -145,3 +145,39 @@ def test_fold_training_goes_through_the_shared_trainer() -> None:
     # the same rows give the same run folder (content-keyed), other rows another
     assert train_on_rows(data, rows, recipe) == run_dir
     assert train_on_rows(data, rows[: len(rows) - 5], recipe) != run_dir
+    # test-time averaging over the eight flips and turns: the mean of the views' scores
+    from mammo_lib.train.mias_detector import dihedral_views, tile_probability
+
+    tiles = data.tiles[:6]
+    views = [tile_probability(run_dir, np.ascontiguousarray(v)) for v in dihedral_views(tiles)]
+    averaged = tile_probability(run_dir, tiles, tta=True)
+    assert np.allclose(averaged, np.mean(views, axis=0), atol=1e-6)
+    assert np.allclose(views[0], tile_probability(run_dir, tiles), atol=1e-6)
+
+
+def test_dihedral_views_are_the_eight_symmetries_of_a_square() -> None:
+    from mammo_lib.train.mias_detector import dihedral_views
+
+    x = np.arange(2 * 4 * 4).reshape(2, 4, 4)
+    views = dihedral_views(x)
+    assert len(views) == 8 and (views[0] == x).all()
+    assert len({v.tobytes() for v in views}) == 8
+    assert any((v == x[:, ::-1, :]).all() for v in views)  # up-down flip
+    assert any((v == x.transpose(0, 2, 1)).all() for v in views)  # transpose
+
+
+@pytest.mark.parametrize("profile", ["ci", "quick", "paper"])
+def test_the_recipe_is_read_from_chapter_09s_parameters(profile: str) -> None:
+    from mammo_lib.config import load_profile
+    from mammo_lib.train.mias_detector import MiasRecipe
+
+    params = load_profile(profile)["09_real_mias"]
+    recipe = MiasRecipe.from_parameters(params)
+    assert recipe.tiles.crop_size == params["mias_crop"]
+    assert recipe.tiles.out_size == params["mias_tile_size"]
+    assert recipe.tiles.n_crops == params["mias_crops"]
+    assert recipe.tiles.n_images == params["mias_images"]
+    assert recipe.epochs == params["mias_epochs"] and recipe.width == params["mias_width"]
+    assert recipe.fc_units == tuple(params["mias_fc_units"])
+    assert recipe.val_fraction == params["mias_val_fraction"]
+    assert MiasRecipe.from_parameters({}) == MiasRecipe()

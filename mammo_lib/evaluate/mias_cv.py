@@ -51,6 +51,7 @@ def cross_validate_mias(
     recipe: MiasRecipe | None = None,
     classifier: str = "boosting",
     init_from: str | os.PathLike[str] | None = None,
+    tta: bool = False,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Out-of-fold P(abnormal) of every tile, folds grouped by woman.
@@ -70,6 +71,9 @@ def cross_validate_mias(
         ``"logistic"`` or ``"boosting"``, for ``method="statistics"``.
     init_from
         Run folder that initialises every fold's ConvNet (transfer).
+    tta
+        Score the ConvNet's tiles as the mean over their eight flips and quarter turns
+        (:func:`~mammo_lib.train.mias_detector.tile_probability`).
     progress
         Show a progress bar.
 
@@ -99,7 +103,7 @@ def cross_validate_mias(
     run_dirs = train_folds(data, folds, recipe, init_from=init_from, progress=progress)
     for k, run_dir in enumerate(run_dirs):
         test = folds == k
-        scores[test] = tile_probability(run_dir, data.tiles[test])
+        scores[test] = tile_probability(run_dir, data.tiles[test], tta=tta)
         runs[test] = str(run_dir)
     return meta.assign(fold=folds, probability=scores, method=method, run=runs)
 

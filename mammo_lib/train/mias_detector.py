@@ -84,6 +84,42 @@ class MiasRecipe:
         )
         return config.replace(**changes)
 
+    @classmethod
+    def from_parameters(cls, params: dict[str, Any]) -> MiasRecipe:
+        """The recipe of chapter 09's parameters (``mias_*`` names; a missing one: default).
+
+        ``model_name``, ``bn_momentum``, ``batch_size`` and ``seed`` are the chapter's shared
+        names (those of the training chapter).
+        """
+        base = cls()
+        tile_names = {
+            "crop_size": "mias_crop",
+            "out_size": "mias_tile_size",
+            "n_crops": "mias_crops",
+            "normals_per_scan": "mias_normals_per_scan",
+            "background_per_scan": "mias_background_per_scan",
+            "n_images": "mias_images",
+            "seed": "seed",
+        }
+        tiles = dataclasses.replace(
+            base.tiles, **{f: params[k] for f, k in tile_names.items() if k in params}
+        )
+        names = {
+            "model_name": "model_name",
+            "width": "mias_width",
+            "fc_units": "mias_fc_units",
+            "bn_momentum": "bn_momentum",
+            "epochs": "mias_epochs",
+            "batch_size": "batch_size",
+            "pos_weight": "mias_pos_weight",
+            "val_fraction": "mias_val_fraction",
+            "seed": "seed",
+        }
+        values = {f: params[k] for f, k in names.items() if k in params}
+        if "fc_units" in values:
+            values["fc_units"] = tuple(values["fc_units"])
+        return dataclasses.replace(base, tiles=tiles, **values)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values."""
         return json.loads(json.dumps(dataclasses.asdict(self)))
@@ -216,14 +252,29 @@ def youden_threshold(y_true: np.ndarray, proba: np.ndarray) -> float:
     return float(min(1.0, thresholds[best]))
 
 
-def tile_probability(run_dir: str | os.PathLike[str], tiles: np.ndarray) -> np.ndarray:
-    """P(abnormal) of a run's ``best.keras`` for ``uint8 [n, s, s]`` tiles."""
+def dihedral_views(x: np.ndarray) -> list[np.ndarray]:
+    """The eight flips and quarter turns of square tiles ``[n, s, s, ...]`` (identity first)."""
+    turns = [np.rot90(x, k, axes=(1, 2)) for k in range(4)]
+    return turns + [t[:, :, ::-1] for t in turns]
+
+
+def tile_probability(
+    run_dir: str | os.PathLike[str], tiles: np.ndarray, *, tta: bool = False
+) -> np.ndarray:
+    """P(abnormal) of a run's ``best.keras`` for ``uint8 [n, s, s]`` tiles.
+
+    With `tta`, the mean over the tiles' eight :func:`dihedral_views` (test-time
+    augmentation with the group the training augmentation draws from).
+    """
     from mammo_lib.train.run import load_model
 
     model = load_model(Path(run_dir) / "best.keras")
     x = tiles if tiles.ndim == 4 else tiles[..., None]
-    out = model.predict(x, batch_size=256, verbose=0)
-    return np.asarray(out)[:, 1:].sum(axis=1)
+    views = dihedral_views(x) if tta else [x]
+    out = [
+        np.asarray(model.predict(np.ascontiguousarray(v), batch_size=256, verbose=0)) for v in views
+    ]
+    return np.mean([o[:, 1:].sum(axis=1) for o in out], axis=0)
 
 
 def ensure_mias_detector(config: MiasRecipe | None = None, *, progress: bool = True) -> Path:

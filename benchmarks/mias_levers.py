@@ -1,0 +1,126 @@
+"""What each lever gives the MIAS detector: tile AUC against image statistics, same folds, one run.
+
+Chapter 09's tiles and folds (real mini-MIAS, five folds by woman) under a profile's recipe
+(``params/<profile>.yaml``, section ``09_real_mias``), then one line per variant of the recipe:
+the ConvNet's out-of-fold tile AUC, the statistics classifier's on the same tiles, their paired
+difference (95% interval over women) and the minutes the variant took (its training; runs
+already cached by content cost nothing). Issue 11 asks which of training length, tile size and
+field of view, negatives, width, augmentation and test-time averaging moves the ConvNet past
+the statistics; this script measures it and never runs in the test suite.
+
+A variant is ``NAME`` or ``NAME:field=value,field=value`` over :class:`MiasRecipe` fields
+(``epochs``, ``width``, ``pos_weight``, ``val_fraction``, ``learning_rate``, ``bn_momentum``) and
+its tile fields prefixed ``tiles.`` (``tiles.n_crops``, ``tiles.out_size``, ...); ``tta=1``
+scores with the eight flips and quarter turns. Usage::
+
+    .venv/bin/python benchmarks/mias_levers.py --profile quick
+    .venv/bin/python benchmarks/mias_levers.py --variants base tta:tta=1 long:epochs=40
+    .venv/bin/python benchmarks/mias_levers.py --folds 0 1   # score only these folds' tiles
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import platform
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
+
+
+def parse_variant(text: str) -> tuple[str, dict[str, str]]:
+    """``"name:a=1,b=2"`` -> ``("name", {"a": "1", "b": "2"})``."""
+    name, _, spec = text.partition(":")
+    changes = dict(item.split("=", 1) for item in spec.split(",") if item)
+    return name, changes
+
+
+def apply(recipe, changes: dict[str, str]):
+    """`recipe` with `changes` (values parsed as YAML); returns (recipe, tta)."""
+    from mammo_lib.dataset.mias_tiles import MiasTileConfig
+
+    changes = dict(changes)
+    tta = bool(yaml.safe_load(changes.pop("tta", "0")))
+    tiles = {k[6:]: yaml.safe_load(v) for k, v in changes.items() if k.startswith("tiles.")}
+    plain = {k: yaml.safe_load(v) for k, v in changes.items() if not k.startswith("tiles.")}
+    for key in tiles:
+        if key not in {f.name for f in dataclasses.fields(MiasTileConfig)}:
+            raise SystemExit(f"unknown tile field {key!r}")
+    if "fc_units" in plain:
+        plain["fc_units"] = tuple(plain["fc_units"])
+    recipe = dataclasses.replace(recipe, tiles=dataclasses.replace(recipe.tiles, **tiles), **plain)
+    return recipe, tta
+
+
+def main() -> None:
+    from mammo_lib.config import load_profile
+    from mammo_lib.dataset.mias_tiles import ensure_mias_tiles
+    from mammo_lib.evaluate.mias_cv import ensure_mias_cv, paired_auc_table
+    from mammo_lib.train.mias_detector import MiasRecipe
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="quick")
+    parser.add_argument("--variants", nargs="+", default=["base", "tta:tta=1"])
+    parser.add_argument("--n-boot", type=int, default=500)
+    parser.add_argument(
+        "--folds", type=int, nargs="*", help="score only the tiles of these folds (faster)"
+    )
+    args = parser.parse_args()
+
+    params = load_profile(args.profile).get("09_real_mias", {})
+    base = MiasRecipe.from_parameters(params)
+    n_folds, seed = int(params.get("n_folds", 5)), int(params.get("seed", 0))
+    classifier = params.get("statistics_classifier", "boosting")
+    print(f"CPU: {platform.machine()}, {os.cpu_count()} cores; profile {args.profile}")
+    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    rows = []
+    for text in args.variants:
+        name, changes = parse_variant(text)
+        recipe, tta = apply(base, changes)
+        t0 = time.perf_counter()
+        data = ensure_mias_tiles(recipe.tiles, progress=False)
+        cv_kw = {"n_splits": n_folds, "seed": seed}
+        stats = ensure_mias_cv(data, "statistics", classifier=classifier, **cv_kw)
+        if args.folds:
+            cnn, keep = some_folds(data, recipe, tta, n_folds, seed, args.folds)
+            stats = stats[keep].reset_index(drop=True)
+        else:
+            extra = {"tta": True} if tta else {}
+            cnn = ensure_mias_cv(data, "convnet", recipe=recipe, progress=False, **cv_kw, **extra)
+        minutes = (time.perf_counter() - t0) / 60
+        table = paired_auc_table(cnn, stats, classes=("all",), n_boot=args.n_boot, seed=seed)
+        r = table.iloc[0]
+        rows.append(
+            f"{name:<14} {r.convnet:.3f} [{r.convnet_low:.3f}, {r.convnet_high:.3f}]  "
+            f"{r.statistics:.3f} [{r.statistics_low:.3f}, {r.statistics_high:.3f}]  "
+            f"{r.difference:+.3f} [{r.difference_low:+.3f}, {r.difference_high:+.3f}]  "
+            f"{minutes:6.1f}  {text}"
+        )
+        print(rows[-1], flush=True)
+    print()
+    print(f"{'variant':<14} {'ConvNet AUC':<22} {'statistics AUC':<22} {'difference':<25} minutes")
+    print("\n".join(rows))
+    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+def some_folds(data, recipe, tta: bool, n_folds: int, seed: int, which: list[int]):
+    """Out-of-fold ConvNet scores of the tiles of folds `which` only (training only their
+    runs, each on every other fold); returns the scored rows and their mask."""
+    from mammo_lib.evaluate.mias_cv import mias_folds
+    from mammo_lib.train.mias_detector import tile_probability, train_on_rows
+
+    folds = mias_folds(data, n_folds, seed)
+    scores = np.full(len(data.meta), np.nan)
+    for k in which:
+        run = train_on_rows(data, folds != k, recipe)
+        scores[folds == k] = tile_probability(run, data.tiles[folds == k], tta=tta)
+    keep = np.isin(folds, which)
+    return data.meta.assign(probability=scores)[keep].reset_index(drop=True), keep
+
+
+if __name__ == "__main__":
+    main()
