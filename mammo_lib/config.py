@@ -30,6 +30,8 @@ REPO_ROOT: Path | None = (
 
 PROFILES = ("ci", "quick", "paper")
 DEFAULT_PROFILE = "quick"
+#: Top-level profile keys with this prefix hold shared blocks (YAML anchors), not notebooks.
+SHARED_PREFIX = "x-"
 
 
 def data_home() -> Path:
@@ -79,7 +81,9 @@ def load_profile(
     -------
     dict
         ``{notebook_stem: {parameter: value}}``; notebooks absent from the file run with the
-        defaults of their ``parameters`` cell.
+        defaults of their ``parameters`` cell. Top-level keys starting with
+        :data:`SHARED_PREFIX` are no notebook: they hold YAML anchors that the notebooks'
+        sections merge (``<<: *study``), and are left out.
     """
     file = Path(path) if path is not None else params_dir() / f"{name}.yaml"
     if not file.exists():
@@ -87,4 +91,4 @@ def load_profile(
     content = yaml.safe_load(file.read_text()) or {}
     if not isinstance(content, dict) or not all(isinstance(v, dict) for v in content.values()):
         raise ValueError(f"{file}: a profile maps notebook names to mappings of parameters")
-    return content
+    return {k: v for k, v in content.items() if not str(k).startswith(SHARED_PREFIX)}

@@ -17,16 +17,17 @@
 # *real* CBIS-DDSM case tables {cite}`lee2017cbis`.
 
 # %% tags=["parameters"]
+# The study run's dataset: the same knobs and values as chapter 06, which trains on it.
 seed = 0
 cbis_root = None  # your CBIS-DDSM download (NBIA layout); None: the synthetic stand-ins
 ddsm_root = None  # your DDSM folder (holding cases/normals); None: the synthetic stand-ins
 cbis_tables = None  # folder of the four case CSVs; None: beside the scans, else fetched
-synthetic_cases = 24  # CBIS full scans in the synthetic tree
+recipe = "9"  # the recipe examined in detail (chapter 06 trains on it)
+synthetic_cases = 64  # CBIS full scans in the synthetic tree (and as many normal ones)
 scan_size = "small"  # synthetic scan geometry: "small" (a third per side) or "full"
-tile_size = 96  # stored tile side in pixels (the study: 299)
-recipe = "9"  # the recipe examined in detail
-mias_images = 60  # first MIAS images used for the MIAS split (322 for all)
-max_normal_tiles_per_scan = 12  # cap on normal tiles cut from one scan (None for all)
+val_fraction = 0.2  # share of training patients held out for validation
+# This chapter's own.
+mias_images = 80  # first MIAS images of the MIAS test split (None: all 322; as chapter 07)
 
 # %% tags=["remove-cell"]
 # ruff: noqa: E501  (figure captions live on the cell-marker lines)
@@ -38,13 +39,13 @@ import seaborn as sns
 import tensorflow as tf
 from myst_nb import glue
 
-from mammo_lib.dataset.build import ensure_dataset
 from mammo_lib.dataset.folder import load_manifest, load_records, shard_files
 from mammo_lib.dataset.labels import CLASS_NAMES
 from mammo_lib.dataset.recipes import RECIPES
 from mammo_lib.dataset.review import (
     patient_table,
     recipe_summary,
+    same_shards,
     sample_tiles,
     skip_table,
     split_table,
@@ -55,6 +56,7 @@ from mammo_lib.dataset.user_data import dataset_label
 from mammo_lib.extract.figures import tile_grid
 from mammo_lib.report.tables import book_table
 from mammo_lib.sources.cbis_ddsm import read_case_tables
+from mammo_lib.train.study import DATASET_FIELDS, StudyRun
 
 sns.set_theme(style="whitegrid", context="notebook")
 
@@ -105,35 +107,40 @@ book_table(
 # %% [markdown]
 # ## Building every recipe
 #
-# `ensure_dataset` obtains a synthetic tree (generated once and cached), fetches MIAS
-# through the data registry, and builds the recipe, or returns the finished build if one
-# with the same recipe, inputs and seed exists. The tiles are
-# {glue:text}`c05_tile_size` pixels here (299 in the study).
+# The chapter's parameters are the dataset knobs of the book's *study run*
+# (`mammo_lib.train.study.StudyRun`), the same values that chapters 06 to 08 train and
+# evaluate with, so every build below is the one those chapters use, not a smaller copy.
+# `ensure_dataset` obtains a synthetic tree of {glue:text}`c05_cases` scans (generated once
+# and cached) and builds each recipe, or returns the finished build if one with the same
+# recipe, inputs and seed exists. The tiles are stored at {glue:text}`c05_tile_size` pixels
+# (299 in the study); {doc}`chapter 06 <06_training>` resizes them on read. Recipe
+# {glue:text}`c05_recipe`'s build is the dataset {doc}`chapter 06 <06_training>` trains on
+# (folder {glue:text}`c05_dataset`). The real MIAS test split, which
+# {doc}`chapter 07 <07_results>` scores that model on, is a second build of the same recipe
+# with MIAS added (folder {glue:text}`c05_mias_dataset`); its training, validation and test
+# shards are {glue:text}`c05_same_shards` to those of that dataset.
 
 # %% tags=["remove-cell"]
-folders = {
-    name: ensure_dataset(
-        name,
-        synthetic_cases=synthetic_cases,
-        seed=seed,
-        scan_size=scan_size,
-        tile_size=tile_size,
-        mias_images=mias_images,
-        max_normal_tiles_per_scan=max_normal_tiles_per_scan,
-        progress=False,
-        cbis_root=cbis_root,
-        ddsm_root=ddsm_root,
-        cbis_tables=cbis_tables,
-    )
-    for name in RECIPES
-}
+study = StudyRun.from_parameters(globals(), DATASET_FIELDS)
+folders = {name: study.for_recipe(name).dataset() for name in RECIPES}
 folder = folders[recipe]
+mias_folder = study.dataset(include_mias=True, mias_images=mias_images)
 glue("c05_data", dataset_label(folder), display=False)
+glue("c05_cases", synthetic_cases, display=False)
+glue("c05_dataset", folder.name, display=False)
+glue("c05_mias_dataset", mias_folder.name, display=False)
+glue(
+    "c05_same_shards",
+    "byte-identical" if same_shards(folder, mias_folder) else "not identical",
+    display=False,
+)
 tf.constant(0)  # start TensorFlow here, so its start-up messages stay out of the visible cells
 manifest = load_manifest(folder)
 records = load_records(folder)
-summary = recipe_summary(folders)
-glue("c05_tile_size", tile_size, display=False)
+summary = recipe_summary({**folders, f"{recipe} + MIAS": mias_folder})
+mias_split = load_manifest(mias_folder)["splits"]["mias"]
+glue("c05_tile_size", manifest["recipe"]["tile_size"], display=False)
+glue("c05_mias_normal_share", f"{mias_split['normal_fraction']:.0%}", display=False)
 glue("c05_recipe", recipe, display=False)
 glue("c05_summary", summary, display=False)
 glue("c05_n_scans", manifest["n_scans"], display=False)
@@ -145,8 +152,8 @@ glue(
 # %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 book_table(
     summary,
-    "Every recipe as built here (synthetic CBIS-DDSM and DDSM, real MIAS): scans, tiles and "
-    "the class balance per split.",
+    "Every recipe as built for chapters 06 and 07 (synthetic CBIS-DDSM and DDSM), and the "
+    "examined recipe with the real MIAS test split: tiles per split and the class balance.",
     "tbl-05-summary",
     index=True,
 )
@@ -157,9 +164,9 @@ book_table(
 # normal. The study trained on about 83% normal tiles, a recipe parameter
 # (`normal_fraction`): the build keeps every abnormal tile and draws normal tiles at random
 # until the share is reached, or keeps all normal tiles when there are too few, as with the
-# small synthetic tree and the capped number of normal tiles per scan used here. The build
-# balances the MIAS split the same way, which is the project's choice: the study did not
-# rebalance its MIAS set, which was 88.4% normal (the value counts in its
+# small synthetic tree. The build balances the MIAS split the same way (here
+# {glue:text}`c05_mias_normal_share` normal), which is the project's choice: the study did
+# not rebalance its MIAS set, which was 88.4% normal (the value counts in its
 # `crop_mias_images_9` notebook), so its MIAS accuracies must be read against an 88.4%
 # all-normal baseline ({doc}`chapter 07 <07_results>`).
 #
@@ -168,12 +175,15 @@ book_table(
 # CBIS-DDSM comes with an official train/test split, which is kept. Validation patients are
 # drawn from the training patients by a seeded hash of the patient id; normal-scan patients
 # are split the same way into training, validation and test; MIAS is a separate test split.
-# The table gives the tiles per split and class of recipe {glue:text}`c05_recipe`:
+# The table gives the tiles per split and class of recipe {glue:text}`c05_recipe`, from its
+# build with the MIAS split (whose other splits are the training chapter's dataset):
 
 # %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 book_table(
-    split_table(folder),
-    f"Tiles per split and class of recipe {recipe} (synthetic CBIS-DDSM and DDSM, real MIAS).",
+    split_table(mias_folder),
+    f"Tiles per split and class of recipe {recipe}: training, validation and test are the "
+    "dataset chapter 06 trains on (synthetic CBIS-DDSM and DDSM), mias the real MIAS test "
+    "split of chapter 07.",
     "tbl-05-splits",
     index=True,
 )
@@ -183,7 +193,7 @@ book_table(
 
 # %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 book_table(
-    patient_table(folder),
+    patient_table(mias_folder),
     f"Patients, scans and ROIs behind recipe {recipe}'s splits, by source.",
     "tbl-05-patients",
     index=True,
@@ -191,7 +201,7 @@ book_table(
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Normal and abnormal tiles per split for each recipe (synthetic CBIS-DDSM and DDSM, real MIAS).", "name": "fig-05-balance"}}
 rows = []
-for name, path in folders.items():
+for name, path in {**folders, recipe: mias_folder}.items():
     for split, info in load_manifest(path)["splits"].items():
         rows += [
             {"recipe": name, "split": split, "class": "normal", "tiles": info["normal"]},

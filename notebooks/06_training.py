@@ -55,39 +55,31 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from myst_nb import glue
 
-from mammo_lib.dataset.build import ensure_dataset
 from mammo_lib.dataset.folder import load_manifest
 from mammo_lib.dataset.user_data import dataset_label
 from mammo_lib.models import build_model
 from mammo_lib.models.flops import forward_flops
 from mammo_lib.models.plots import plot_architecture
 from mammo_lib.report.tables import book_table
-from mammo_lib.report.verdicts import baseline_verdict
-from mammo_lib.train import TrainConfig, ensure_trained, load_run
+from mammo_lib.report.verdicts import baseline_verdict, degenerate_epochs_note
+from mammo_lib.train import load_run
 from mammo_lib.train.plots import class_baselines, plot_curves
+from mammo_lib.train.study import StudyRun
 from mammo_lib.train.throughput import load_throughput, precision_speedups, recorded_runs
 
 # %% [markdown]
 # ## The dataset
 #
-# `ensure_dataset` builds the recipe on a synthetic scan tree (or reuses an identical earlier
-# build): ROI crops around every abnormality, normal tiles from normal scans, about 83%
-# normal tiles in every split, patients never shared between splits.
+# The chapter's parameters define the book's *study run*, one `StudyRun` object
+# (`mammo_lib.train.study`) that chapters 05, 07 and 08 build from the same values: its
+# dataset is the recipe built on a synthetic scan tree (or an identical earlier build,
+# reused): ROI crops around every abnormality, normal tiles from normal scans, about 83%
+# normal tiles in every split, patients never shared between splits
+# ({doc}`chapter 05 <05_dataset_creation>` describes this very build).
 
 # %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
-if dataset_dir is None:
-    dataset_dir = ensure_dataset(
-        recipe,
-        synthetic_cases=synthetic_cases,
-        seed=seed,
-        scan_size=scan_size,
-        include_mias=False,
-        val_fraction=val_fraction,
-        progress=False,
-        cbis_root=cbis_root,
-        ddsm_root=ddsm_root,
-        cbis_tables=cbis_tables,
-    )
+study = StudyRun.from_parameters(globals())
+dataset_dir = study.dataset()
 manifest = load_manifest(dataset_dir)
 glue("c06_data", dataset_label(dataset_dir), display=False)
 splits = pd.DataFrame(
@@ -160,12 +152,10 @@ book_table(
 # convolutions.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Model 1.0.0.35 at the study's 299 x 299 input and full width, drawn from the Keras model this book trains: each box is a convolution, pool or dense layer with the batch normalisation, ReLU and dropout that follow it, and its output shape (height x width x channels).", "name": "fig-06-architecture"}}
-n_classes = 2 if labels == "binary" else 5
-model_kwargs = (
-    {"width": model_width, "bn_momentum": bn_momentum} if model_name != "inception_v4_lite" else {}
+classifier = build_model(
+    model_name, input_size=image_size, n_classes=study.n_classes, **study.model_kwargs
 )
-classifier = build_model(model_name, input_size=image_size, n_classes=n_classes, **model_kwargs)
-full_size = build_model(model_name, input_size=299, n_classes=n_classes)
+full_size = build_model(model_name, input_size=299, n_classes=study.n_classes)
 glue("c06_params", f"{classifier.count_params():,}", display=False)
 glue("c06_params_299", f"{full_size.count_params():,}", display=False)
 glue("c06_gflops_299", forward_flops(full_size) / 1e9, display=False)
@@ -197,19 +187,7 @@ plt.show()
 # looking at any lesion, tell the classes apart.
 
 # %% tags=["hide-input", "hide-output"]
-base = TrainConfig(
-    dataset_dir=str(dataset_dir),
-    model_name=model_name,
-    label="label_binary" if labels == "binary" else "label",
-    image_size=image_size,
-    epochs=epochs,
-    batch_size=batch_size,
-    pos_weight=pos_weight,
-    seed=seed,
-    model_kwargs=model_kwargs,
-    mixed_precision=mixed_precision,
-    augment=augment,
-)
+base = study.train_config()
 glue(
     "c06_augment_note",
     {
@@ -223,7 +201,7 @@ weights = [pos_weight] + [w for w in compare_pos_weights if w != pos_weight]
 runs, seconds = {}, {}
 for w in weights:
     start = time.perf_counter()
-    runs[w] = load_run(ensure_trained(base.replace(pos_weight=w)))
+    runs[w] = load_run(study.trained(pos_weight=w))
     seconds[w] = time.perf_counter() - start
 main = runs[pos_weight].history
 best = main.loc[main["val_loss"].idxmin()]
@@ -246,30 +224,11 @@ glue(
     baseline_verdict(float(main["val_accuracy"].iloc[-1]), all_normal),
     display=False,
 )
-called_abnormal = (main["val_recall"] > 0.9) & (main["val_accuracy"] < all_normal)
-called_normal = main["val_recall"] == 0
-glue("c06_n_degenerate", int(called_abnormal.sum() + called_normal.sum()), display=False)
-notes = []
-if called_abnormal.any():
-    notes.append(
-        f"In {int(called_abnormal.sum())} of {len(main)} epochs the run found over 90% of the "
-        "abnormal validation tiles while scoring below the all-normal accuracy: it called most "
-        "tiles abnormal, the degenerate answer that a large W invites when the classes are not "
-        "yet separated."
-    )
-if called_normal.any():
-    notes.append(
-        f"In {int(called_normal.sum())} of {len(main)} epochs it found no abnormal validation "
-        "tile at all: it called every tile normal, the other degenerate answer, which a run too "
-        "short to separate the classes gives."
-    )
-notes.append(
-    "Where either happens the recall says little; the ROC AUC, which does not depend on the "
-    "threshold, is the better guide."
-    if notes
-    else "In no epoch did the run call almost every validation tile abnormal, or every one normal."
+n_degenerate, degenerate_note = degenerate_epochs_note(
+    main["val_recall"], main["val_accuracy"], all_normal
 )
-glue("c06_degenerate_note", " ".join(notes), display=False)
+glue("c06_n_degenerate", n_degenerate, display=False)
+glue("c06_degenerate_note", degenerate_note, display=False)
 print(f"run folder: runs/{runs[pos_weight].run_dir.name}")
 
 # %% [markdown]

@@ -30,15 +30,18 @@
 # they are its numbers, on its data, computed its way.
 
 # %% tags=["parameters"]
+# The study run: the same knobs and values as chapter 06, whose run is reused.
 seed = 0
 dataset_dir = None  # the main run's dataset built by `mammo build-dataset` (as chapter 06)
 cbis_root = None  # your CBIS-DDSM download (NBIA layout); None: the synthetic stand-ins
 ddsm_root = None  # your DDSM folder (holding cases/normals); None: the synthetic stand-ins
 cbis_tables = None  # folder of the four case CSVs; None: beside the scans, else fetched
+recipe = "9"  # the main runs' recipe (table 1's first row)
 synthetic_cases = 64  # synthetic CBIS-DDSM scans behind each dataset (as chapter 06)
 scan_size = "small"  # synthetic scan geometry: "small" or "full"
 val_fraction = 0.2  # share of training patients held out for validation
 model_name = "vgg_lite"  # the model of chapter 06
+labels = "binary"  # the main runs are binary (the five-class run is `multiclass_recipe`)
 image_size = 128  # tiles are resized to this side when read (as chapter 06; the study: 299)
 epochs = 30  # epochs of the main runs (as chapter 06, whose run is reused)
 batch_size = 32
@@ -47,12 +50,13 @@ model_width = 0.5  # filter multiplier of the convolutions; 1.0 is the model of 
 bn_momentum = 0.9  # batch-norm momentum of the convolutions (as chapter 06)
 mixed_precision = False  # False (float32), "mixed_bfloat16" or "mixed_float16" (on a GPU)
 augment = "dihedral"  # online augmentation of the main runs (as chapter 06)
+# This chapter's own.
 checkpoint = "best"  # weights evaluated: "best" (by val loss: project) or "last" (the study)
 multiclass_threshold = 0.4  # the study's five-class recall: abnormal when P(abnormal) > 0.4
 scaling_modes = ["raw", "unit", "centred"]  # input-scaling experiment ([] to skip)
 scaling_epochs = 6  # epochs of each scaling run
 batch_shuffles = 200  # shuffles of the test batches for the study's per-batch figure
-binary_recipes = ["9", "9-background"]  # table 1 and the shortcut test
+control_recipes = ["9-background"]  # further binary recipes of table 1 and the shortcut test
 multiclass_recipe = "6"  # table 2 ("" to skip)
 sweep_weights = [1.0, 3.0, 6.0]  # table 4: values of W (1 and 6 are chapter 06's runs, reused)
 sweep_epochs = 30  # epochs of the W-sweep and contrast runs (fewer than `epochs` to save time)
@@ -65,23 +69,19 @@ n_boot = 500  # bootstrap replicates per interval
 
 # %% tags=["remove-cell"]
 # ruff: noqa: E501  (figure captions live on the cell-marker lines)
-from pathlib import Path
-
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
 from myst_nb import glue
 
-from mammo_lib.dataset.build import ensure_dataset
 from mammo_lib.dataset.user_data import dataset_label
-from mammo_lib.evaluate.bootstrap import Interval, bootstrap_ci
 from mammo_lib.evaluate.metrics import collapsed_metrics, confusion_table
 from mammo_lib.evaluate.pipeline_shortcut import pipeline_test
 from mammo_lib.evaluate.plots import (
     plot_confusion,
     plot_pr_curve,
     plot_recall_vs_threshold,
+    plot_statistic_aucs,
 )
 from mammo_lib.evaluate.predictions import probabilities
 from mammo_lib.evaluate.published import (
@@ -95,64 +95,51 @@ from mammo_lib.evaluate.results import (
     dataset_shortcut_test,
     ensure_predictions,
     format_interval,
-    multiclass_row,
+    multiclass_argmax_row,
+    row_bounds,
     row_interval,
     shortcut_verdict,
     with_intervals,
     with_published,
 )
+from mammo_lib.evaluate.shortcut_table import (
+    SHORTCUT_AUC,
+    pipeline_comparison,
+    recipe_comparison,
+    statistic_aucs,
+)
+from mammo_lib.evaluate.shortcut_table import shortcut_table as make_shortcut_table
 from mammo_lib.evaluate.study_metric import cumulative_batch_mean, shuffled_batch_means
 from mammo_lib.evaluate.thresholds import threshold_for_recall
 from mammo_lib.report.tables import book_table
-from mammo_lib.report.verdicts import baseline_verdict, chance_verdict, sweep_verdict
-from mammo_lib.train import TrainConfig, ensure_trained
+from mammo_lib.report.verdicts import (
+    baseline_verdict,
+    chance_verdict,
+    sweep_verdict,
+    threshold_note,
+)
+from mammo_lib.train.study import StudyRun
 
 sns.set_theme(style="whitegrid", context="notebook")
 BINARY = ["accuracy", "recall", "specificity", "precision", "f1", "roc_auc", "pr_auc"]
-model_kwargs = (
-    {"width": model_width, "bn_momentum": bn_momentum} if model_name != "inception_v4_lite" else {}
-)
+study = StudyRun.from_parameters(globals())
+if study.labels != "binary":
+    raise ValueError(f"chapter 07's main runs are binary, not {labels!r}")
+binary_recipes = [recipe, *(r for r in control_recipes if r != recipe)]
 model_label = f"{model_name} (width {model_width:g}, {image_size} px)"
 
 
-def dataset_for(recipe: str, include_mias: bool = False):
-    """The recipe's dataset as chapter 06 builds it (reused when already built)."""
-    if dataset_dir is not None and recipe == binary_recipes[0] and not include_mias:
-        return Path(dataset_dir)
-    if dataset_dir is not None and cbis_root is None and ddsm_root is None:
-        raise ValueError(f"dataset_dir is the main run's; set cbis_root/ddsm_root for {recipe}")
-    return ensure_dataset(
-        recipe,
-        synthetic_cases=synthetic_cases,
-        seed=seed,
-        scan_size=scan_size,
-        include_mias=include_mias,
-        mias_images=mias_ood_images if include_mias else None,
-        val_fraction=val_fraction,
-        progress=False,
-        cbis_root=cbis_root,
-        ddsm_root=ddsm_root,
-        cbis_tables=cbis_tables,
+def dataset_for(name: str, include_mias: bool = False):
+    """Recipe `name`'s dataset on the study run's scans (reused when already built)."""
+    return study.for_recipe(name).dataset(
+        include_mias=include_mias, mias_images=mias_ood_images if include_mias else None
     )
 
 
-def run_for(recipe: str, label: str = "label_binary", **changes):
-    """Dataset folder and finished run for a recipe; chapter 06's config unless changed."""
-    dataset_dir = dataset_for(recipe)
-    config = TrainConfig(
-        dataset_dir=str(dataset_dir),
-        model_name=model_name,
-        label=label,
-        image_size=image_size,
-        epochs=epochs,
-        batch_size=batch_size,
-        pos_weight=pos_weight,
-        seed=seed,
-        model_kwargs=model_kwargs,
-        mixed_precision=mixed_precision,
-        augment=augment,
-    ).replace(**changes)
-    return dataset_dir, ensure_trained(config)
+def run_for(name: str, labels: str = "binary", **changes):
+    """Dataset folder and finished run for recipe `name`; chapter 06's run unless changed."""
+    variant = study.for_recipe(name, labels)
+    return variant.dataset(), variant.trained(**changes)
 
 
 CKPT = f"{checkpoint}.keras"
@@ -187,10 +174,10 @@ glue(
     display=False,
 )
 runs, predictions = {}, {}
-for recipe in binary_recipes:
-    runs[recipe] = run_for(recipe)
-    predictions[recipe] = ensure_predictions(runs[recipe][1], runs[recipe][0], "test", CKPT)
-    print(recipe, runs[recipe][1])
+for name in binary_recipes:
+    runs[name] = run_for(name)
+    predictions[name] = ensure_predictions(runs[name][1], runs[name][0], "test", CKPT)
+    print(name, runs[name][1])
 glue("c07_data", "; ".join(sorted({dataset_label(runs[r][0]) for r in runs})), display=False)
 
 # %% [markdown]
@@ -206,9 +193,9 @@ glue("c07_data", "; ".join(sorted({dataset_label(runs[r][0]) for r in runs})), d
 # %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 glue("c07_cases", synthetic_cases, display=False)
 rows = []
-for recipe, pred in predictions.items():
+for name, pred in predictions.items():
     row = binary_row(pred, n_boot=n_boot, seed=seed)
-    rows.append({"dataset": recipe, "model": model_label, "data": "synthetic", **row})
+    rows.append({"dataset": name, "model": model_label, "data": "synthetic", **row})
 table1 = with_published(pd.DataFrame(rows), "binary", BINARY)
 table1_text = with_intervals(table1, BINARY)
 glue("c07_table1", table1_text, display=False)
@@ -218,13 +205,7 @@ glue("c07_main_recall", float(main_row["recall"]), display=False)
 glue("c07_main_auc", row_interval(main_row), display=False)
 glue("c07_main_recipe", binary_recipes[0], display=False)
 glue("c07_main_spec", float(main_row["specificity"]), display=False)
-if main_row["recall"] == 1 and main_row["specificity"] == 0:
-    main_note = "at the 0.5 threshold the run calls every tile abnormal, which a large W invites after short training"
-elif main_row["recall"] == 0 and main_row["specificity"] == 1:
-    main_note = "at the 0.5 threshold the run calls every tile normal"
-else:
-    main_note = "the 0.5 threshold separates some abnormal tiles from normal ones"
-glue("c07_main_note", main_note, display=False)
+glue("c07_main_note", threshold_note(main_row["recall"], main_row["specificity"]), display=False)
 main_all_normal = 1 - main_row["n_abnormal"] / main_row["n"]
 glue("c07_main_all_normal", float(main_all_normal), display=False)
 glue(
@@ -232,20 +213,7 @@ glue(
     baseline_verdict(float(main_row["accuracy"]), main_all_normal),
     display=False,
 )
-glue(
-    "c07_main_auc_verdict",
-    chance_verdict(
-        Interval(
-            main_row["roc_auc"],
-            main_row["roc_auc_low"],
-            main_row["roc_auc_high"],
-            0.95,
-            n_boot,
-            n_boot,
-        )
-    ),
-    display=False,
-)
+glue("c07_main_auc_verdict", chance_verdict(row_bounds(main_row)), display=False)
 book_table(
     table1_text,
     "Normal versus abnormal on the test split of each binary recipe: this book's runs on "
@@ -285,23 +253,10 @@ glue("c07_mc_recipe", multiclass_recipe or "(skipped)", display=False)
 glue("c07_mc_threshold", multiclass_threshold, display=False)
 MULTI = ["accuracy", "balanced_accuracy", "macro_f1", "roc_auc_ovr", "recall", "binary_roc_auc"]
 if multiclass_recipe:
-    mc_dataset, mc_run = run_for(multiclass_recipe, label="label")
+    mc_dataset, mc_run = run_for(multiclass_recipe, labels="multiclass")
     mc_pred = ensure_predictions(mc_run, mc_dataset, "test", CKPT)
-    mrow = multiclass_row(mc_pred, n_boot=n_boot, seed=seed)
     # recall under the table's one rule (argmax), as the confusion matrix counts it
-    argmax_recall = bootstrap_ci(
-        lambda y, k: float(np.mean(k[y > 0] > 0)) if (y > 0).any() else float("nan"),
-        [mc_pred["label"].to_numpy(), mc_pred["predicted"].to_numpy()],
-        groups=mc_pred["patient_id"].to_numpy(),
-        n_boot=n_boot,
-        seed=seed,
-    )
-    mrow = {k: v for k, v in mrow.items() if not k.startswith("binary_recall")}
-    mrow.update(
-        recall=argmax_recall.estimate,
-        recall_low=argmax_recall.low,
-        recall_high=argmax_recall.high,
-    )
+    mrow = multiclass_argmax_row(mc_pred, n_boot=n_boot, seed=seed)
     table2 = with_published(
         pd.DataFrame(
             [{"dataset": multiclass_recipe, "model": model_label, "data": "synthetic", **mrow}]
@@ -389,20 +344,7 @@ table3_text = with_intervals(table3, BINARY)
 glue("c07_table3", table3_text, display=False)
 glue("c07_ood_auc", row_interval(rows3[0]), display=False)
 glue("c07_ood_recall", float(rows3[0]["recall"]), display=False)
-glue(
-    "c07_ood_verdict",
-    chance_verdict(
-        Interval(
-            rows3[0]["roc_auc"],
-            rows3[0]["roc_auc_low"],
-            rows3[0]["roc_auc_high"],
-            0.95,
-            n_boot,
-            n_boot,
-        )
-    ),
-    display=False,
-)
+glue("c07_ood_verdict", chance_verdict(row_bounds(rows3[0])), display=False)
 book_table(
     table3_text,
     "Real mini-MIAS tiles: the synthetic-trained dataset-9 model tested on them, and "
@@ -617,33 +559,19 @@ plt.show()
 
 # %% tags=["remove-cell"]
 glue("c07_sc_clf", shortcut_classifier, display=False)
-DIFFERS = {"9-background": "anatomy (lesion-centred positives)"}
 shortcut_rows, shortcut_features, recipe_rows = [], {}, {}
-for recipe in binary_recipes:
+for name in binary_recipes:
     result, _ = dataset_shortcut_test(
-        runs[recipe][0],
+        runs[name][0],
         classifier=shortcut_classifier,
         n_splits=shortcut_folds,
         seed=seed,
         n_boot=n_boot,
     )
-    convnet = binary_row(predictions[recipe], n_boot=n_boot, seed=seed)
-    shortcut_rows.append(
-        {
-            "comparison": f"dataset {recipe}: normal vs abnormal",
-            "data": "synthetic",
-            "normal tiles from": "DDSM normal scans"
-            if recipe != "9-background"
-            else "the same scans' tissue",
-            "differs in": DIFFERS.get(recipe, "pipeline and anatomy"),
-            "shortcut AUC (statistics only)": format_interval(result.auc),
-            "verdict": shortcut_verdict(result.auc),
-            "ConvNet AUC": row_interval(convnet),
-            "top statistic": f"{result.feature_auc.index[0]} ({result.feature_auc.iloc[0]:.2f})",
-        }
-    )
-    shortcut_features[f"dataset {recipe}"] = result.feature_auc
-    recipe_rows[recipe] = shortcut_rows[-1]
+    convnet = row_interval(binary_row(predictions[name], n_boot=n_boot, seed=seed))
+    recipe_rows[name] = recipe_comparison(name, result, convnet)
+    shortcut_rows.append(recipe_rows[name])
+    shortcut_features[f"dataset {name}"] = result.feature_auc
 pipe, pipe_meta = pipeline_test(
     dataset_for("9"),
     dataset_for("9-background"),
@@ -654,26 +582,15 @@ pipe, pipe_meta = pipeline_test(
     seed=seed,
     n_boot=n_boot,
 )
-shortcut_rows.append(
-    {
-        "comparison": "normal tiles only: DDSM normals vs CBIS tissue",
-        "data": "synthetic",
-        "normal tiles from": "both (datasets 9 and 9-background)",
-        "differs in": "pipeline only",
-        "shortcut AUC (statistics only)": format_interval(pipe.auc),
-        "verdict": shortcut_verdict(pipe.auc),
-        "ConvNet AUC": "",
-        "top statistic": f"{pipe.feature_auc.index[0]} ({pipe.feature_auc.iloc[0]:.2f})",
-    }
-)
+shortcut_rows.append(pipeline_comparison(pipe, ("DDSM normals", "CBIS tissue")))
 shortcut_features["pipeline test (normal tiles)"] = pipe.feature_auc
-shortcut_table = pd.DataFrame(shortcut_rows)
+shortcut_table = make_shortcut_table(shortcut_rows)
 
 # %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
 glue("c07_shortcut", shortcut_table, display=False)
-for key, recipe in (("main", binary_recipes[0]), ("bg", "9-background")):
-    row = recipe_rows.get(recipe, {})
-    glue(f"c07_sc_{key}", row.get("shortcut AUC (statistics only)", "(not run)"), display=False)
+for key, shown in (("main", binary_recipes[0]), ("bg", "9-background")):
+    row = recipe_rows.get(shown, {})
+    glue(f"c07_sc_{key}", row.get(SHORTCUT_AUC, "(not run)"), display=False)
     glue(f"c07_sc_{key}_verdict", row.get("verdict", "(not run)"), display=False)
 counts = pipe_meta.groupby("source")["group"].agg(["size", "nunique"])
 for key, name in (("a", "DDSM normals"), ("b", "CBIS tissue")):
@@ -725,18 +642,7 @@ book_table(
 # measures whether the ConvNet learned more than that.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "ROC AUC of each image statistic alone (in either direction, so 0.5 is no separation), for the three synthetic comparisons of the shortcut test; the statistics that separate the most in any comparison are shown.", "name": "fig-07-shortcut-stats"}}
-stat_auc = (
-    pd.DataFrame(shortcut_features)
-    .rename_axis("statistic")
-    .reset_index()
-    .melt(id_vars="statistic", var_name="comparison", value_name="AUC")
-)
-top = stat_auc.groupby("statistic")["AUC"].max().nlargest(12).index
-plt.figure(figsize=(7, 5))
-ax = sns.barplot(stat_auc[stat_auc["statistic"].isin(top)], x="AUC", y="statistic",
-                 hue="comparison", order=top)  # fmt: skip
-ax.axvline(0.5, color="grey", linestyle=":")
-ax.set(xlim=(0.45, 1.0), xlabel="AUC of the statistic alone", ylabel="")
+plot_statistic_aucs(statistic_aucs(shortcut_features, top=12))
 plt.show()
 
 # %% [markdown]

@@ -28,7 +28,7 @@
 # on stand-ins transfers, not how the study's model would do.
 
 # %% tags=["parameters"]
-# The model: the same knobs and values as the training chapter (06), so its run is reused.
+# The study run: the same knobs and values as the training chapter (06), so its run is reused.
 seed = 0
 dataset_dir = None  # a folder built by `mammo build-dataset` on your own data; None: synthetic
 cbis_root = None  # your CBIS-DDSM download (NBIA layout); None: the synthetic stand-ins
@@ -65,31 +65,28 @@ import pandas as pd
 from myst_nb import glue
 from sklearn.metrics import roc_auc_score
 
-from mammo_lib.dataset.build import ensure_dataset
 from mammo_lib.dataset.user_data import dataset_label, scan_data, scan_tree
 from mammo_lib.extract.normals import KEEP_RULES
 from mammo_lib.imaging.intensity import resample
 from mammo_lib.report.tables import book_table
-from mammo_lib.report.verdicts import baseline_verdict
-from mammo_lib.scan.fcn import (
-    abnormal_probability,
-    classifier_abnormal_probability,
-    probability_map,
-)
-from mammo_lib.scan.keep_rule_bias import cell_keep_table, keep_rule_bias
+from mammo_lib.report.verdicts import baseline_verdict, keep_rule_bias_verdict, map_model_note
+from mammo_lib.scan.fcn import probability_map, tile_difference
+from mammo_lib.scan.keep_rule_bias import bias_table, cell_keep_table, keep_rule_bias
 from mammo_lib.scan.localisation import (
     chance_hit_fraction,
     froc,
     map_synthetic_scans,
     mias_cases,
     scan_scores,
+    score_aucs,
     top_k_hits,
 )
 from mammo_lib.scan.plots import heatmap_grid, plot_froc
 from mammo_lib.scan.predictor import Predictor
 from mammo_lib.scan.sliding import compare_maps, sliding_window_map
 from mammo_lib.sources.mias import load_mias
-from mammo_lib.train import TrainConfig, ensure_trained, load_run
+from mammo_lib.train import load_run
+from mammo_lib.train.study import StudyRun
 
 # %% [markdown]
 # ## The model and its conversion
@@ -99,50 +96,16 @@ from mammo_lib.train import TrainConfig, ensure_trained, load_run
 # hash).
 
 # %% tags=["hide-input", "hide-output"]
-if dataset_dir is None:
-    dataset_dir = ensure_dataset(
-        recipe,
-        synthetic_cases=synthetic_cases,
-        seed=seed,
-        scan_size=scan_size,
-        include_mias=False,
-        val_fraction=val_fraction,
-        progress=False,
-        cbis_root=cbis_root,
-        ddsm_root=ddsm_root,
-        cbis_tables=cbis_tables,
-    )
+study = StudyRun.from_parameters(globals())
+dataset_dir = study.dataset()
 glue("c08_data", dataset_label(dataset_dir), display=False)
-config = TrainConfig(
-    dataset_dir=str(dataset_dir),
-    model_name=model_name,
-    label="label_binary" if labels == "binary" else "label",
-    image_size=image_size,
-    epochs=epochs,
-    batch_size=batch_size,
-    pos_weight=pos_weight,
-    seed=seed,
-    model_kwargs=(
-        {"width": model_width, "bn_momentum": bn_momentum}
-        if model_name != "inception_v4_lite"
-        else {}
-    ),
-    mixed_precision=mixed_precision,
-    augment=augment,
-)
-run_dir = ensure_trained(config)
+run_dir = study.trained()
 predictor = Predictor.from_run(run_dir)
 history = load_run(run_dir).history
 fcn = predictor.fcn
 
 # %% tags=["remove-cell"]
-rng = np.random.default_rng(seed)
-tiles = rng.integers(0, 256, (8, image_size, image_size, 1)).astype(np.uint8)
-tile_maps = abnormal_probability(np.asarray(fcn.model(tiles.astype(np.float32), training=False)))
-tile_diff = float(
-    np.abs(tile_maps[:, 0, 0] - classifier_abnormal_probability(predictor.classifier, tiles)).max()
-)
-glue("c08_tile_diff", tile_diff, display=False)
+glue("c08_tile_diff", tile_difference(predictor.classifier, fcn, seed=seed), display=False)
 glue("c08_stride", fcn.stride, display=False)
 glue("c08_refine", predictor.refine, display=False)
 glue("c08_step", fcn.stride // predictor.refine, display=False)
@@ -152,21 +115,7 @@ glue("c08_crop_mm", predictor.scale.mm_per_pixel * image_size, display=False)
 glue("c08_threshold", predictor.threshold, display=False)
 best_epoch = history.loc[history["val_loss"].idxmin()]
 glue("c08_val_auc", float(best_epoch["val_auc"]), display=False)
-if best_epoch["val_auc"] < 0.65:
-    model_note = (
-        "Near 0.5 the tiles carry no learned signal, the maps show little more than the"
-        " network's response to the scan's edges and the localisation sits at chance; the"
-        " machinery is then tested, the model is not."
-    )
-else:
-    model_note = (
-        "That is a tile classifier with real, if imperfect, signal on synthetic lesions"
-        " (the validation split is small, so the AUC is itself uncertain). Whether it"
-        " carries over to whole scans is another question: the training tiles all lie"
-        " inside the breast, and a map also covers the skin line, the background and the"
-        " labels, which the classifier has never seen."
-    )
-glue("c08_model_note", model_note, display=False)
+glue("c08_model_note", map_model_note(float(best_epoch["val_auc"])), display=False)
 
 # %% [markdown]
 # The converted network reproduces the tile classifier on tile-sized inputs: over eight
@@ -391,22 +340,8 @@ book_table(
 # one, so this separation may rest on the pipeline as much as on the lesions.
 
 # %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
-scores = scan_scores(cases)
-score_auc = pd.DataFrame(
-    {
-        "score": ["max", "top-5 mean"],
-        "ROC AUC (abnormal vs normal scans)": [
-            roc_auc_score(scores["abnormal"], scores["max"])
-            if scores["abnormal"].nunique() == 2
-            else np.nan,
-            roc_auc_score(scores["abnormal"], scores["topk"])
-            if scores["abnormal"].nunique() == 2
-            else np.nan,
-        ],
-    }
-)
 book_table(
-    score_auc,
+    score_aucs(scan_scores(cases)),
     "Scan-level scores: ROC AUC of the map's maximum and of its top-5 mean for telling "
     "abnormal synthetic scans from normal views.",
     "tbl-08-score",
@@ -491,40 +426,17 @@ for name, chosen, rule in [
     ("mini-MIAS (real)", list(m_predictions.values()), "MIAS"),
 ]:
     bias_rows[name] = keep_rule_bias(cell_keep_table(p, KEEP_RULES[rule]) for p in chosen)
-bias_table = pd.DataFrame(bias_rows).T
-bias_table = bias_table.rename(
-    columns={
-        "cells": "breast cells",
-        "rejected_fraction": "rejected by the keep-rule",
-        "kept": "mean P(abnormal), kept",
-        "rejected": "mean P(abnormal), rejected",
-        "auc_rejected": "AUC: P picks rejected cells",
-        "spearman_mean": "Spearman(P, mean grey)",
-    }
-)
-bias_table["breast cells"] = bias_table["breast cells"].astype(int)
+bias = bias_table(bias_rows)
 syn_bias, mias_bias = bias_rows["synthetic (held out)"], bias_rows["mini-MIAS (real)"]
-glue("c08_bias_table", bias_table.round(3), display=False)
+glue("c08_bias_table", bias.round(3), display=False)
 glue("c08_bias_syn_rej", syn_bias["rejected_fraction"], display=False)
 glue("c08_bias_syn_auc", syn_bias["auc_rejected"], display=False)
 glue("c08_bias_mias_rej", mias_bias["rejected_fraction"], display=False)
 glue("c08_bias_mias_auc", mias_bias["auc_rejected"], display=False)
-
-
-def _bias_words(auc: float) -> str:
-    if not np.isfinite(auc):
-        return "cannot be compared (one group is empty)"
-    if auc >= 0.6:
-        return "score higher than the cells it would keep"
-    if auc <= 0.4:
-        return "score lower than the cells it would keep"
-    return "score about the same as the cells it would keep"
-
-
-glue("c08_bias_syn_words", _bias_words(syn_bias["auc_rejected"]), display=False)
-glue("c08_bias_mias_words", _bias_words(mias_bias["auc_rejected"]), display=False)
+glue("c08_bias_syn_words", keep_rule_bias_verdict(syn_bias["auc_rejected"]), display=False)
+glue("c08_bias_mias_words", keep_rule_bias_verdict(mias_bias["auc_rejected"]), display=False)
 book_table(
-    bias_table.rename_axis("scans"),
+    bias,
     "Map probabilities of the breast cells that the study's normal-tile keep-rule would keep "
     "or reject, on held-out synthetic scans and real mini-MIAS scans.",
     "tbl-08-keep-rule-bias",

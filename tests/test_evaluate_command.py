@@ -143,3 +143,33 @@ def test_with_published_and_intervals() -> None:
     assert shortcut_verdict(Interval(0.55, 0.45, 0.65, 0.95, 10, 10)) == "does not separate"
     assert shortcut_verdict(Interval(0.58, 0.52, 0.65, 0.95, 10, 10)) == "weakly separates"
     assert shortcut_verdict(Interval(0.38, 0.30, 0.46, 0.95, 10, 10)) == "does not separate"
+
+
+def test_argmax_recall_row_and_bounds(dataset: Path, run_dir: Path) -> None:
+    from mammo_lib.evaluate.results import multiclass_argmax_row, row_bounds
+    from mammo_lib.report.verdicts import chance_verdict
+
+    pred = ensure_predictions(run_dir, dataset, "test")
+    row = binary_row(pred, n_boot=50)
+    bounds = row_bounds(row)
+    assert bounds == (row["roc_auc"], row["roc_auc_low"], row["roc_auc_high"])
+    assert chance_verdict(bounds) in ("above chance", "at chance", "below chance")
+    rng = np.random.default_rng(1)
+    proba = rng.dirichlet(np.ones(5), size=len(pred))
+    five = pred.assign(
+        label=rng.integers(0, 5, len(pred)),
+        predicted=proba.argmax(axis=1),
+        **{f"p{j}": proba[:, j] for j in range(5)},
+    )
+    argmax = multiclass_argmax_row(five, n_boot=30)
+    abnormal = five["label"] > 0
+    assert argmax["recall"] == pytest.approx(float((five.loc[abnormal, "predicted"] > 0).mean()))
+    assert argmax["recall_low"] <= argmax["recall"] <= argmax["recall_high"]
+    assert not any(k.startswith("binary_recall") for k in argmax)
+    plain = multiclass_row(five, n_boot=30)
+    pd.testing.assert_series_equal(  # NaN where a class is missing, on both sides
+        pd.Series({k: v for k, v in argmax.items() if not k.startswith("recall")}, dtype=float),
+        pd.Series(
+            {k: v for k, v in plain.items() if not k.startswith("binary_recall")}, dtype=float
+        ),
+    )

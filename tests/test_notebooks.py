@@ -72,8 +72,7 @@ def test_no_generated_notebook_is_tracked() -> None:
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_profiles_only_set_parameters_the_notebooks_declare(profile: str) -> None:
-    content = yaml.safe_load((ROOT / "params" / f"{profile}.yaml").read_text()) or {}
-    for name, values in content.items():
+    for name, values in load_profile(profile).items():
         assert name in CHAPTERS, f"params/{profile}.yaml: {name} is not a chapter"
         cell = _parameters_cell(name)
         declared = {

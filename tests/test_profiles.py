@@ -1,43 +1,41 @@
-"""Chapters 06, 07 and 08 share one training run in every profile.
+"""Chapters 05 to 09 share one study run, written once per profile.
 
-Chapter 06 trains the model; 07 and 08 ask ``ensure_trained`` for the same config and reuse
-the finished run, but only when their effective parameters (the parameters cell's default,
-overridden by the profile's section) give the same dataset and model. A mismatch does not
-fail any chapter: it silently trains a second copy and doubles the build time, and the
-chapters then describe different models. These tests read the parameters cells with ``ast``
-(nothing is executed) and compare the effective values.
+Chapter 06 trains the book's study run (:class:`mammo_lib.train.study.StudyRun`), chapter 05
+describes its dataset, 07 and 08 evaluate and map it, and 09 starts its transfer folds from
+it. Each asks the content-keyed caches for the same build and run, which they reuse only when
+the chapters' knobs agree: a mismatch fails no chapter, it silently trains a second copy and
+the chapters describe different models. So every profile writes the knobs once, as the YAML
+anchors ``x-dataset`` and ``x-study`` that the chapters' sections merge (``<<: *study``), and
+the parameters cells (what a chapter runs with outside a profile) default to
+:class:`StudyRun`'s values. The files are read with ``yaml.compose`` and the parameters cells
+with ``ast`` (nothing is executed).
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from mammo_lib.config import PROFILES, load_profile
+from mammo_lib.train.study import DATASET_FIELDS, StudyRun
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = ("06_training", "07_results", "08_whole_scan", "09_real_mias")
-#: Parameters that define the dataset and the trained run (names shared by the chapters).
-SHARED = (
-    "seed",
-    "synthetic_cases",
-    "scan_size",
-    "val_fraction",
-    "model_name",
-    "image_size",
-    "epochs",
-    "batch_size",
-    "pos_weight",
-    "model_width",
-    "bn_momentum",
-    "mixed_precision",
-    "augment",
-)
-#: Parameters only some of the chapters have; where present they must agree.
-SHARED_IF_PRESENT = ("dataset_dir", "recipe", "labels")
+#: Chapter -> the shared block its section merges.
+MERGES = {
+    "05_dataset_creation": "x-dataset",
+    "06_training": "x-study",
+    "07_results": "x-study",
+    "08_whole_scan": "x-study",
+    "09_real_mias": "x-study",
+}
+#: Chapters that build the whole study run from their parameters (``from_parameters``).
+WHOLE_RUN = ("06_training", "07_results", "08_whole_scan")
+DEFAULTS = {f.name: f.default for f in dataclasses.fields(StudyRun)}
 
 
 def parameters_cell(stem: str) -> dict[str, Any]:
@@ -57,40 +55,43 @@ def parameters_cell(stem: str) -> dict[str, Any]:
     return values
 
 
-def effective(stem: str, profile: str) -> dict[str, Any]:
-    """The parameters a chapter runs with under a profile."""
+def _entries(node: yaml.MappingNode) -> dict[str, yaml.Node]:
+    return {key.value: value for key, value in node.value}
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_each_profile_writes_the_study_run_once(profile: str) -> None:
+    path = ROOT / "params" / f"{profile}.yaml"
+    top = _entries(yaml.compose(path.read_text()))
+    blocks = {name: top[name] for name in ("x-dataset", "x-study")}
+    loaded = yaml.safe_load(path.read_text())
+    assert set(loaded["x-dataset"]) <= set(DATASET_FIELDS), f"{path}: x-dataset holds more"
+    assert set(loaded["x-study"]) <= set(DEFAULTS), f"{path}: x-study holds more than knobs"
+    assert _entries(blocks["x-study"]).get("<<") is blocks["x-dataset"], (
+        f"{path}: x-study does not merge x-dataset"
+    )
+    sections = load_profile(profile)
+    for stem, block in MERGES.items():
+        section = _entries(top[stem])
+        assert section.get("<<") is blocks[block], f"{path}: {stem} does not merge *{block}"
+        restated = sorted(set(section) & set(DEFAULTS))
+        assert not restated, f"{path}: {stem} restates knobs of the study run: {restated}"
+        shared = {k: v for k, v in sections[stem].items() if k in DEFAULTS}
+        assert shared == loaded[block], f"{path}: {stem} runs another study run"
+
+
+@pytest.mark.parametrize("stem", MERGES)
+def test_parameters_cells_default_to_the_study_run(stem: str) -> None:
     values = parameters_cell(stem)
-    overrides = load_profile(profile).get(stem, {})
-    unknown = sorted(set(overrides) - set(values))
-    if unknown:
-        raise AssertionError(f"params/{profile}.yaml [{stem}]: unknown parameters {unknown}")
-    return {**values, **overrides}
-
-
-def test_parameters_cells_parse() -> None:
-    for stem in CHAPTERS:
-        values = parameters_cell(stem)
-        missing = [name for name in SHARED if name not in values]
-        assert not missing, f"{stem}: parameters cell lacks {missing}"
-
-
-@pytest.mark.parametrize("profile", PROFILES)
-def test_training_chapters_share_one_run(profile: str) -> None:
-    params = {stem: effective(stem, profile) for stem in CHAPTERS}
-    reference = params["06_training"]
-    for stem in CHAPTERS[1:]:
-        names = SHARED + tuple(n for n in SHARED_IF_PRESENT if n in params[stem])
-        differ = {
-            name: (reference[name], params[stem][name])
-            for name in names
-            if reference[name] != params[stem][name]
-        }
-        assert not differ, f"profile {profile}: {stem} differs from 06_training: {differ}"
-
-
-@pytest.mark.parametrize("profile", PROFILES)
-def test_results_chapter_main_recipe_is_the_training_recipe(profile: str) -> None:
-    training = effective("06_training", profile)
-    results = effective("07_results", profile)
-    assert results["binary_recipes"][0] == training["recipe"]
-    assert training["labels"] == "binary"
+    if stem in WHOLE_RUN:
+        missing = [name for name in DEFAULTS if name not in values]
+        assert not missing, f"{stem}: parameters cell lacks study knobs {missing}"
+    elif stem == "05_dataset_creation":
+        missing = [name for name in DATASET_FIELDS if name not in values]
+        assert not missing, f"{stem}: parameters cell lacks dataset knobs {missing}"
+    differ = {
+        name: (values[name], default)
+        for name, default in DEFAULTS.items()
+        if name in values and values[name] != default
+    }
+    assert not differ, f"{stem}: defaults differ from StudyRun's (cell, StudyRun): {differ}"

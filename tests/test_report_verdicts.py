@@ -56,3 +56,47 @@ def test_baseline_verdict_reads_a_float32_accuracy_at_the_baseline_as_at() -> No
     import numpy as np
 
     assert baseline_verdict(float(np.float32(40 / 52)), 1 - 12 / 52) == "at the all-normal baseline"
+
+
+def test_keep_rule_bias_verdict_thresholds() -> None:
+    from mammo_lib.report.verdicts import keep_rule_bias_verdict
+
+    assert keep_rule_bias_verdict(0.6) == "score higher than the cells it would keep"
+    assert keep_rule_bias_verdict(0.59) == "score about the same as the cells it would keep"
+    assert keep_rule_bias_verdict(0.4) == "score lower than the cells it would keep"
+    assert keep_rule_bias_verdict(float("nan")).startswith("cannot be compared")
+
+
+def test_threshold_note_names_the_degenerate_answers() -> None:
+    from mammo_lib.report.verdicts import threshold_note
+
+    assert "every tile abnormal" in threshold_note(1.0, 0.0)
+    assert threshold_note(0.0, 1.0).endswith("calls every tile normal")
+    assert threshold_note(0.5, 0.7).startswith("the 0.5 threshold separates")
+
+
+def test_degenerate_epochs_note_counts_both_answers() -> None:
+    import pandas as pd
+
+    from mammo_lib.report.verdicts import degenerate_epochs_note
+
+    # a run's log: epoch 0 calls everything abnormal, epoch 1 everything normal, 2 is fine
+    history = pd.DataFrame({"val_recall": [1.0, 0.0, 0.6], "val_accuracy": [0.2, 0.8, 0.85]})
+    n, note = degenerate_epochs_note(history["val_recall"], history["val_accuracy"], 0.8)
+    assert n == 2
+    assert note.startswith("In 1 of 3 epochs the run found over 90%")
+    assert "In 1 of 3 epochs it found no abnormal validation tile" in note
+    assert note.endswith("is the better guide.")
+    n, note = degenerate_epochs_note([0.5, 0.6], [0.85, 0.9], 0.8)
+    assert (n, note) == (0, "In no epoch did the run call almost every validation tile "
+                            "abnormal, or every one normal.")  # fmt: skip
+    with pytest.raises(ValueError, match="differ in length"):
+        degenerate_epochs_note([0.5], [0.5, 0.6], 0.8)
+
+
+def test_map_model_note_reads_the_classifier_auc() -> None:
+    from mammo_lib.report.verdicts import map_model_note
+
+    assert map_model_note(0.52).startswith("Near 0.5 the tiles carry no learned signal")
+    assert map_model_note(0.65).startswith("That is a tile classifier with real")
+    assert map_model_note(0.9, signal=0.95).startswith("Near 0.5")

@@ -238,3 +238,15 @@ def test_default_refine() -> None:
     assert default_refine(fcn, cells_per_tile=8) == 2
     with pytest.raises(ValueError, match="divisor"):
         probability_map(fcn, _image((40, 40)), refine=3)
+
+
+def test_tile_difference_is_rounding_for_a_faithful_conversion_only() -> None:
+    from mammo_lib.scan.fcn import tile_difference
+
+    model = vgg_like("same", seed=0)
+    fcn = to_fully_convolutional(model)
+    assert tile_difference(model, fcn, n_tiles=8, seed=0) < 1e-5
+    other = vgg_like("same", seed=1)  # another network's weights: not its conversion
+    assert tile_difference(other, fcn, n_tiles=8, seed=0) > 1e-3
+    with pytest.raises(ValueError, match="n_tiles"):
+        tile_difference(model, fcn, n_tiles=0)

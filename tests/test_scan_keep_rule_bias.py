@@ -77,3 +77,30 @@ def test_tissue_mask_and_no_relation() -> None:
         keep_rule_bias([table.iloc[:0]])
     with pytest.raises(ValueError, match="step must be"):
         cell_keep_table(_prediction(image, prob), KEEP_RULES["CBIS"], step=0)
+
+
+def test_bias_table_and_its_words_follow_the_summaries() -> None:
+    from mammo_lib.report.verdicts import keep_rule_bias_verdict
+    from mammo_lib.scan.keep_rule_bias import BIAS_COLUMNS, bias_table
+
+    rng = np.random.default_rng(0)
+    image = _scan(rng)
+    follows = np.where(np.arange(4)[None, :] >= 2, 0.9, 0.2) * np.ones((4, 1))  # rejected high
+    against = 1 - follows  # rejected low
+    rows = {
+        name: keep_rule_bias([cell_keep_table(_prediction(image, p), KEEP_RULES["CBIS"], step=1)])
+        for name, p in (("dark scores high", follows), ("dark scores low", against))
+    }
+    table = bias_table(rows)
+    assert list(table.columns) == list(BIAS_COLUMNS.values())
+    assert table.index.name == "scans" and list(table.index) == list(rows)
+    assert table["breast cells"].dtype.kind == "i" and (table["breast cells"] == 16).all()
+    assert table.loc["dark scores high", "AUC: P picks rejected cells"] == 1.0
+    assert table.loc["dark scores low", "mean P(abnormal), rejected"] == pytest.approx(0.1)
+    words = {name: keep_rule_bias_verdict(r["auc_rejected"]) for name, r in rows.items()}
+    assert words == {
+        "dark scores high": "score higher than the cells it would keep",
+        "dark scores low": "score lower than the cells it would keep",
+    }
+    with pytest.raises(KeyError, match="lack"):
+        bias_table({"partial": {"cells": 3}})

@@ -13,6 +13,7 @@ from mammo_lib.scan.localisation import (
     froc,
     peaks,
     scan_scores,
+    score_aucs,
     top_k_hits,
 )
 from mammo_lib.scan.regions import MapGeometry, find_regions
@@ -92,6 +93,15 @@ def test_top_k_and_froc() -> None:
     assert scores.loc["two", "max"] == pytest.approx(0.9)
     assert scores.loc["two", "topk"] == pytest.approx(0.85)
     assert not scores.loc["normal", "abnormal"]
+
+    # abnormal scans "two" (max 0.9) and "missed" (0.4) against normal (0.7): max ranks one of
+    # the two abnormal scans above the normal one, AUC 1/2; top-2 means 0.85, 0.225, 0.375
+    aucs = score_aucs(scan_scores(cases, k=2), k=2).set_index("score")
+    assert list(aucs.index) == ["max", "top-2 mean"]
+    assert aucs.loc["max", "ROC AUC (abnormal vs normal scans)"] == pytest.approx(0.5)
+    assert aucs.loc["top-2 mean", "ROC AUC (abnormal vs normal scans)"] == pytest.approx(0.5)
+    one_kind = score_aucs(scan_scores(cases[:2]))
+    assert one_kind["ROC AUC (abnormal vs normal scans)"].isna().all()
 
 
 def test_tolerance_is_half_a_cell() -> None:

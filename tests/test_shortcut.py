@@ -308,3 +308,56 @@ def test_pipeline_test_bad_datasets(two_datasets, tmp_path) -> None:
                            np.repeat(["P0", "P1", "P2"], 2), "ddsm")  # fmt: skip
     with pytest.raises(ValueError, match="tiles of different sizes"):
         pipeline_test(a, small, ["train", "test"])
+
+
+def test_shortcut_table_rows_say_what_each_comparison_isolates(two_datasets) -> None:
+    from mammo_lib.evaluate.shortcut_table import (
+        COLUMNS,
+        SHORTCUT_AUC,
+        pipeline_comparison,
+        recipe_comparison,
+        shortcut_table,
+        statistic_aucs,
+    )
+
+    scaled = shortcut_test(tile_statistics(_populations(1, 0.75)[0]), *_populations(1, 0.75)[1:],
+                           classifier="logistic", n_boot=100)  # fmt: skip
+    same = shortcut_test(tile_statistics(_populations(2, 1.0)[0]), *_populations(2, 1.0)[1:],
+                         classifier="logistic", n_boot=100)  # fmt: skip
+    a, b, _, _ = two_datasets
+    pipe, _ = pipeline_test(a, b, ["train", "test"], classifier="logistic", n_splits=3,
+                            max_ratio=None, n_boot=100)  # fmt: skip
+    rows = [
+        recipe_comparison("9", scaled, "0.700 [0.600, 0.800]"),
+        recipe_comparison("9-background", same),
+        pipeline_comparison(pipe),
+    ]
+    table = shortcut_table(rows)
+    assert list(table.columns) == list(COLUMNS)
+    assert list(table["differs in"]) == [
+        "pipeline and anatomy",
+        "anatomy (lesion-centred positives)",
+        "pipeline only",
+    ]
+    assert list(table["normal tiles from"]) == [
+        "DDSM normal scans",
+        "the same scans' tissue",
+        "both (datasets 9 and 9-background)",
+    ]
+    assert table.loc[0, "verdict"] == "separates"  # intensities scaled by 0.75
+    assert table.loc[1, "verdict"] == "does not separate"  # one distribution
+    assert table.loc[0, SHORTCUT_AUC].startswith(f"{scaled.auc.estimate:.3f} [")
+    assert table.loc[0, "ConvNet AUC"] == "0.700 [0.600, 0.800]"
+    top = scaled.feature_auc
+    assert table.loc[0, "top statistic"] == f"{top.index[0]} ({top.iloc[0]:.2f})"
+    with pytest.raises(KeyError, match="lack columns"):
+        shortcut_table([{"comparison": "x"}])
+
+    features = {"scaled": scaled.feature_auc, "same": same.feature_auc}
+    long = statistic_aucs(features, top=3)
+    assert set(long.columns) == {"statistic", "comparison", "AUC"}
+    order = list(dict.fromkeys(long["statistic"]))
+    best = pd.DataFrame(features).max(axis=1)  # each statistic's largest AUC
+    assert list(best[order]) == sorted(best[order], reverse=True)
+    assert best[order].min() >= best.sort_values(ascending=False).iloc[2]  # the top three
+    assert len(long) == 3 * 2

@@ -134,46 +134,44 @@ def run(args: argparse.Namespace) -> int:
 
         open_dataset(args.dataset)  # checked against its manifest before TensorFlow loads
     from mammo_lib.dataset.tfrecord import CorruptShardError
-    from mammo_lib.models import model_decay_epochs
-    from mammo_lib.train import TrainConfig, TrainingDivergedError, train
+    from mammo_lib.train import TrainingDivergedError, train
+    from mammo_lib.train.study import StudyRun
 
-    if args.recipe is not None:
-        from mammo_lib.dataset.build import ensure_dataset
-
-        dataset_dir = ensure_dataset(
-            args.recipe,
-            synthetic_cases=args.synthetic_cases,
-            seed=args.seed,
-            scan_size=args.scan_size,
-            include_mias=False,
-            val_fraction=args.val_fraction,
-            progress=False,
-        )
-    else:
-        dataset_dir = args.dataset
-    config = TrainConfig(
-        dataset_dir=str(dataset_dir),
+    # the book's study run (chapters 06-08) with this command's knobs; the model's options
+    # are the builder's defaults unless --model-kw sets them
+    study = StudyRun(
+        seed=args.seed,
+        dataset_dir=args.dataset,
+        recipe=args.recipe if args.recipe is not None else StudyRun.recipe,
+        synthetic_cases=args.synthetic_cases,
+        scan_size=args.scan_size,
+        val_fraction=args.val_fraction,
         model_name=args.model,
-        label="label_binary" if args.labels == "binary" else "label",
+        labels=args.labels,
         image_size=args.image_size,
         epochs=args.epochs,
         batch_size=args.batch_size,
         pos_weight=args.pos_weight,
-        learning_rate=args.learning_rate,
-        decay_epochs=args.decay_epochs or model_decay_epochs(args.model, TrainConfig.decay_epochs),
-        scaling=args.scaling,
-        contrast=args.contrast,
-        augment="none" if args.no_augment else args.augment,
-        init_from=args.init_from,
-        freeze_conv=args.freeze_conv,
-        seed=args.seed,
-        strategy=args.strategy,
+        model_width=None,
+        bn_momentum=None,
         mixed_precision=f"mixed_{args.mixed_precision}" if args.mixed_precision else False,
-        model_kwargs=dict(args.model_kw),
-        name=args.name,
-        log_every=args.log_every,
-        verbose=2,
+        augment="none" if args.no_augment else args.augment,
     )
+    changes: dict[str, Any] = {
+        "learning_rate": args.learning_rate,
+        "scaling": args.scaling,
+        "contrast": args.contrast,
+        "init_from": args.init_from,
+        "freeze_conv": args.freeze_conv,
+        "strategy": args.strategy,
+        "model_kwargs": {**study.model_kwargs, **dict(args.model_kw)},
+        "name": args.name,
+        "log_every": args.log_every,
+        "verbose": 2,
+    }
+    if args.decay_epochs is not None:
+        changes["decay_epochs"] = args.decay_epochs
+    config = study.train_config(**changes)
     try:
         result = train(config)
     except (TrainingDivergedError, CorruptShardError, FileNotFoundError, ValueError) as error:

@@ -105,3 +105,25 @@ def sample_tiles(
         if len(tiles) < per_class:
             tiles.append(record["image"])
     return dict(sorted(out.items()))
+
+
+def same_shards(
+    folder_a: str | os.PathLike[str],
+    folder_b: str | os.PathLike[str],
+    splits: tuple[str, ...] = ("train", "val", "test"),
+) -> bool:
+    """Whether two builds hold byte-identical shards of `splits`.
+
+    Compares the names and SHA-256 that the two manifests record for every shard of those
+    splits (e.g. a recipe built with and without its MIAS test split); False when either
+    build has no shard of them.
+    """
+
+    def digests(folder: str | os.PathLike[str]) -> dict[str, str]:
+        listed = load_manifest(folder)["shard_files"]
+        return {
+            name: info["sha256"] for name, info in listed.items() if name.split("-", 1)[0] in splits
+        }
+
+    a, b = digests(folder_a), digests(folder_b)
+    return bool(a) and a == b

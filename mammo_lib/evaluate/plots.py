@@ -122,3 +122,22 @@ def plot_confusion(table: pd.DataFrame, ax: Axes | None = None, normalise: bool 
     )  # fmt: skip
     ax.set(xlabel="predicted", ylabel="true")
     return ax
+
+
+def plot_statistic_aucs(aucs: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Bars of each image statistic's own ROC AUC, one colour per comparison.
+
+    Parameters
+    ----------
+    aucs
+        Long table with columns ``statistic``, ``comparison``, ``AUC``, statistics in the
+        order to draw (:func:`mammo_lib.evaluate.shortcut_table.statistic_aucs`).
+    ax
+        Axes to draw into (default: a new 7 x 5 in figure).
+    """
+    ax = _axes(ax, (7.0, 5.0))
+    order = list(dict.fromkeys(aucs["statistic"]))
+    sns.barplot(aucs, x="AUC", y="statistic", hue="comparison", order=order, ax=ax)
+    ax.axvline(0.5, color="grey", linestyle=":")
+    ax.set(xlim=(0.45, 1.0), xlabel="AUC of the statistic alone", ylabel="")
+    return ax

@@ -11,6 +11,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -131,6 +132,43 @@ def multiclass_row(pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dic
     row: dict[str, float] = {"n": len(pred), "n_patients": int(pred["patient_id"].nunique())}
     for metric, ci in cis.items():
         row.update({metric: ci.estimate, f"{metric}_low": ci.low, f"{metric}_high": ci.high})
+    return row
+
+
+def argmax_recall(pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> Interval:
+    """Recall of abnormal tiles under the argmax rule, with its patient-bootstrap interval.
+
+    An abnormal tile (``label > 0``) is found when its most probable class (``predicted``)
+    is any abnormal class: the rule of the five-class table and its confusion matrix.
+    """
+
+    def stat(y: np.ndarray, k: np.ndarray) -> float:
+        return float(np.mean(k[y > 0] > 0)) if (y > 0).any() else float("nan")
+
+    return bootstrap_ci(
+        stat,
+        [pred["label"].to_numpy(), pred["predicted"].to_numpy()],
+        groups=pred["patient_id"].to_numpy(),
+        n_boot=n_boot,
+        seed=seed,
+    )
+
+
+def multiclass_argmax_row(
+    pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0
+) -> dict[str, float]:
+    """:func:`multiclass_row` with one decision rule throughout: the argmax.
+
+    The ``binary_recall`` columns (P(abnormal) at 0.5) are replaced by ``recall``, abnormal
+    tiles predicted as any abnormal class (:func:`argmax_recall`).
+    """
+    row = {
+        k: v
+        for k, v in multiclass_row(pred, n_boot=n_boot, seed=seed).items()
+        if not k.startswith("binary_recall")
+    }
+    recall = argmax_recall(pred, n_boot=n_boot, seed=seed)
+    row.update(recall=recall.estimate, recall_low=recall.low, recall_high=recall.high)
     return row
 
 
@@ -264,6 +302,20 @@ def shortcut_verdict(auc: Interval, margin: float = 0.6) -> str:
     if auc.high < 0.5:
         return "does not separate"
     return "weakly separates"
+
+
+class Bounds(NamedTuple):
+    """A metric's estimate and interval bounds, as a row of :func:`binary_row` holds them."""
+
+    estimate: float
+    low: float
+    high: float
+
+
+def row_bounds(row: dict, metric: str = "roc_auc") -> Bounds:
+    """The estimate and bounds of one metric of a row (for the verdicts of
+    :mod:`mammo_lib.report.verdicts`)."""
+    return Bounds(float(row[metric]), float(row[f"{metric}_low"]), float(row[f"{metric}_high"]))
 
 
 def row_interval(row: dict, metric: str = "roc_auc", digits: int = 3) -> str:

@@ -14,7 +14,15 @@ from mammo_lib.models.registry import (
     build_model,
     list_models,
     model_decay_epochs,
+    model_options,
     register_model,
 )
 
-__all__ = ["MODELS", "build_model", "list_models", "model_decay_epochs", "register_model"]
+__all__ = [
+    "MODELS",
+    "build_model",
+    "list_models",
+    "model_decay_epochs",
+    "model_options",
+    "register_model",
+]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from typing import Any
 
 import keras
 
@@ -43,6 +45,34 @@ def register_model(
 def model_decay_epochs(name: str, default: int) -> int:
     """Epochs between learning-rate decays for `name`: the study's, else `default`."""
     return DECAY_EPOCHS.get(name, default)
+
+
+def model_options(name: str, **knobs: Any) -> dict[str, Any]:
+    """The builder options of `name` among the book's model knobs, by keyword.
+
+    The chapters and ``mammo train`` set a filter multiplier and a batch-norm momentum
+    (``width``, ``bn_momentum``) for whatever model they train; not every builder has them
+    (``inception_v4_lite`` is already the half-width network, ``vgg16_study`` has no batch
+    norm option). The options a model takes are the keywords of its registered builder, so
+    this returns the knobs the builder accepts, dropping the others and any knob set to None
+    (the builder's own default).
+
+    Parameters
+    ----------
+    name
+        A name from :func:`list_models`.
+    **knobs
+        Candidate builder options, e.g. ``width=0.5, bn_momentum=0.9``.
+
+    Returns
+    -------
+    dict
+        The knobs to pass to :func:`build_model` for `name` (in the order given).
+    """
+    if name not in MODELS:
+        raise KeyError(f"unknown model {name!r}; registered: {', '.join(list_models())}")
+    accepted = inspect.signature(MODELS[name]).parameters
+    return {k: v for k, v in knobs.items() if v is not None and k in accepted}
 
 
 def list_models() -> list[str]:

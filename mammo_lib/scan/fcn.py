@@ -168,6 +168,23 @@ def classifier_abnormal_probability(model: keras.Model, tiles: np.ndarray) -> np
     return abnormal_probability(out, from_logits=_ends_in_logits(model))
 
 
+def tile_difference(
+    classifier: keras.Model, fcn: FullyConvolutional, n_tiles: int = 8, seed: int = 0
+) -> float:
+    """The equivalence check: how far the converted network strays from the tile classifier.
+
+    Both networks score `n_tiles` random ``uint8`` tiles of the classifier's input size (the
+    fully convolutional one returns a 1 x 1 map on each); the result is the largest absolute
+    difference of their abnormality probabilities, float rounding for a faithful conversion.
+    """
+    if n_tiles < 1:
+        raise ValueError(f"n_tiles must be positive, got {n_tiles}")
+    rng = np.random.default_rng(seed)
+    tiles = rng.integers(0, 256, (n_tiles, *fcn.tile, fcn.channels)).astype(np.uint8)
+    maps = abnormal_probability(np.asarray(fcn.model(tiles.astype(np.float32), training=False)))
+    return float(np.abs(maps[:, 0, 0] - classifier_abnormal_probability(classifier, tiles)).max())
+
+
 def _find_flattener(model: keras.Model) -> int:
     found = [i for i, layer in enumerate(model.layers) if isinstance(layer, _FLATTENERS)]
     if len(found) != 1:

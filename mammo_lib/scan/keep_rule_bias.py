@@ -11,7 +11,7 @@ would keep as normal training tiles and those it would reject.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -103,3 +103,39 @@ def keep_rule_bias(tables: Iterable[pd.DataFrame]) -> dict[str, float]:
         "auc_rejected": float(roc_auc_score(~kept, probability)) if both else float("nan"),
         "spearman_mean": float(table["probability"].corr(table["mean"], method="spearman")),
     }
+
+
+#: Readable column names of :func:`bias_table`, for the keys of :func:`keep_rule_bias`.
+BIAS_COLUMNS: dict[str, str] = {
+    "cells": "breast cells",
+    "rejected_fraction": "rejected by the keep-rule",
+    "kept": "mean P(abnormal), kept",
+    "rejected": "mean P(abnormal), rejected",
+    "auc_rejected": "AUC: P picks rejected cells",
+    "spearman_mean": "Spearman(P, mean grey)",
+}
+
+
+def bias_table(summaries: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
+    """:func:`keep_rule_bias` summaries of several scan sets as one table.
+
+    Parameters
+    ----------
+    summaries
+        Scan set name -> its summary.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per scan set (index named ``scans``), columns :data:`BIAS_COLUMNS`' values,
+        the cell count an integer.
+    """
+    if not summaries:
+        raise ValueError("no scan set to tabulate")
+    table = pd.DataFrame({name: dict(s) for name, s in summaries.items()}).T
+    missing = [k for k in BIAS_COLUMNS if k not in table]
+    if missing:
+        raise KeyError(f"keep-rule summaries lack {missing}")
+    table = table[list(BIAS_COLUMNS)].rename(columns=BIAS_COLUMNS)
+    table["breast cells"] = table["breast cells"].astype(int)
+    return table.rename_axis("scans")

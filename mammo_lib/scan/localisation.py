@@ -241,6 +241,31 @@ def scan_scores(cases: Sequence[LocalisationCase], k: int = DEFAULT_TOP_K) -> pd
     )
 
 
+def score_aucs(scores: pd.DataFrame, k: int = DEFAULT_TOP_K) -> pd.DataFrame:
+    """ROC AUC of each scan-level score of :func:`scan_scores` for abnormal against normal scans.
+
+    `k` is the one the scores were computed with (it names the top-``k`` row).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``score`` (``"max"``, ``"top-5 mean"``) and ``ROC AUC (abnormal vs normal scans)``,
+        NaN when the scans are all of one kind.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    both = scores["abnormal"].nunique() == 2
+    return pd.DataFrame(
+        {
+            "score": ["max", f"top-{k} mean"],
+            "ROC AUC (abnormal vs normal scans)": [
+                float(roc_auc_score(scores["abnormal"], scores[column])) if both else np.nan
+                for column in ("max", "topk")
+            ],
+        }
+    )
+
+
 def _case_from_prediction(
     scan_id: str, prediction: ScanPrediction, lesions: list[Lesion]
 ) -> LocalisationCase:

@@ -18,6 +18,9 @@ _UNHASHED = ("name", "log_every", "pr_curves", "kernel_images", "verbose")
 #: up-down flips, its ``augment(horizontal_flip=True, vertical_flip=True)``) and the
 #: project's default (the eight symmetries of the square, rotations included).
 AUGMENT_MODES: tuple[str, ...] = ("none", "flips", "dihedral")
+#: Label kinds and the record column each trains on (a config stores the column, so runs
+#: configured either way share one hash).
+LABEL_COLUMNS: dict[str, str] = {"binary": "label_binary", "multiclass": "label"}
 #: The study's positive-class weight (it swept W = 1..7; W about 6-7 did best).
 STUDY_POS_WEIGHT = 6.0
 
@@ -43,7 +46,9 @@ class TrainConfig:
     model_name
         A name from :func:`mammo_lib.models.list_models`.
     label
-        ``"label_binary"`` (2 classes) or ``"label"`` (the 5 classes).
+        The label kind, ``"binary"`` (normal / abnormal, 2 classes) or ``"multiclass"`` (the
+        study's 5 classes), or its record column (``"label_binary"``, ``"label"``); stored as
+        the column (see :attr:`label_kind`).
     image_size
         Side the tiles are resized to on read (the study: 299).
     epochs, batch_size
@@ -137,8 +142,12 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         self.dataset_dir = os.fspath(self.dataset_dir)
-        if self.label not in ("label_binary", "label"):
-            raise ValueError(f"label must be 'label_binary' or 'label', got {self.label!r}")
+        self.label = LABEL_COLUMNS.get(self.label, self.label)
+        if self.label not in LABEL_COLUMNS.values():
+            raise ValueError(
+                f"label must be one of {[*LABEL_COLUMNS, *LABEL_COLUMNS.values()]}, "
+                f"got {self.label!r}"
+            )
         if self.epochs < 1 or self.batch_size < 1 or self.image_size < 1:
             raise ValueError("epochs, batch_size and image_size must be positive")
         if self.pos_weight <= 0:
@@ -176,6 +185,11 @@ class TrainConfig:
     def precision_policy(self) -> str:
         """The Keras policy name: ``float32``, ``mixed_float16`` or ``mixed_bfloat16``."""
         return PRECISION_POLICIES[self.mixed_precision]
+
+    @property
+    def label_kind(self) -> str:
+        """``"binary"`` or ``"multiclass"``."""
+        return next(kind for kind, column in LABEL_COLUMNS.items() if column == self.label)
 
     @property
     def n_classes(self) -> int:
