@@ -71,7 +71,7 @@ def _timed(task, function):
 
 
 def _time_tasks(tasks, function, scheduler) -> tuple[float, list[dict]]:
-    from mammo_lib.dataset.build import run_tasks
+    from mammo_lib.dataset.schedule import run_tasks
 
     start = time.perf_counter()
     results = run_tasks(tasks, partial(_timed, function=function), scheduler, progress=False)
@@ -146,8 +146,8 @@ def main() -> None:
 
     import distributed
 
-    from mammo_lib.dataset.build import DatasetInputs, plan
     from mammo_lib.dataset.cluster import TRIM_VARIABLE, local_cluster
+    from mammo_lib.dataset.plan import DatasetInputs, plan
     from mammo_lib.dataset.recipes import get_recipe
     from mammo_lib.dataset.tasks import run_task
     from mammo_lib.sources.synthetic import ensure_synthetic_tree

@@ -87,7 +87,8 @@ def end_to_end(pixels: np.ndarray, image_size: int, width: float, repeats: int) 
     import keras
 
     from mammo_lib.imaging.read import read_scan
-    from mammo_lib.scan.predict import Predictor, predict_scan, write_prediction
+    from mammo_lib.scan.prediction_files import write_prediction
+    from mammo_lib.scan.predictor import Predictor, predict_scan
     from mammo_lib.sources.synthetic.dicom_writer import write_dicom
     from mammo_lib.train import TrainConfig, build_training_model
     from mammo_lib.train.config import write_json_atomic
@@ -164,7 +165,8 @@ def real_view(path: Path, repeats: int) -> dict:
     import tempfile
 
     from mammo_lib.imaging.read import read_scan
-    from mammo_lib.scan.predict import Predictor, predict_scan, write_prediction
+    from mammo_lib.scan.prediction_files import write_prediction
+    from mammo_lib.scan.predictor import Predictor, predict_scan
     from mammo_lib.scan.scale import check_scan_header
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -221,10 +223,9 @@ def bench(
     """Time both paths for one model input size; return seconds and the agreement."""
     import keras
 
-    from mammo_lib.imaging.intensity import to_uint8
+    from mammo_lib.imaging.intensity import resample, to_uint8
     from mammo_lib.models import build_model
     from mammo_lib.scan.fcn import probability_map, to_fully_convolutional
-    from mammo_lib.scan.predict import resample
     from mammo_lib.scan.sliding import compare_maps, sliding_window_map
 
     keras.utils.set_random_seed(0)

@@ -8,9 +8,9 @@ Data flows one way through the package, in stages::
       -> extract               tiles cut from scans (ROI crops, normal tiles, keep-rules)
       -> dataset               recipes, splits, builds, TFRecord shards
       -> models -> train       networks, and training them on a dataset
-      -> evaluate, scan        scoring tiles; whole-scan maps and localisation (also eda,
-                               classical: the UCI tables; report: the book's tables,
-                               verdicts and claims)
+      -> evaluate, scan        scoring tiles; whole-scan maps and localisation (also
+                               tabular: the UCI tables' exploration and classical models;
+                               report: the book's tables, verdicts and claims)
       -> commands, cli, book   the ``mammo`` command and the book runner
 
 The rule: a module imports only from its own part of the package or from an earlier stage,

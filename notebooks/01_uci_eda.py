@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 from myst_nb import glue
 
-from mammo_lib import eda
 from mammo_lib.report.tables import book_table
 from mammo_lib.report.verdicts import p_value_verdict
 from mammo_lib.sources import uci
+from mammo_lib.tabular import eda
 
 plt.rcParams["figure.dpi"] = 100
 MALIGNANT = {False: "benign", True: "malignant"}

@@ -34,10 +34,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from myst_nb import glue
 
-from mammo_lib import classical
 from mammo_lib.report.tables import book_table
 from mammo_lib.report.verdicts import baseline_verdict
 from mammo_lib.sources import uci
+from mammo_lib.tabular import classical
 
 plt.rcParams["figure.dpi"] = 100
 

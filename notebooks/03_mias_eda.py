@@ -30,7 +30,6 @@ import seaborn as sns
 from matplotlib.patches import Circle
 from myst_nb import glue
 
-from mammo_lib.eda import compare_sizes
 from mammo_lib.imaging.pgm import read_pgm
 from mammo_lib.imaging.spectrum import (
     fit_power_law,
@@ -49,6 +48,7 @@ from mammo_lib.sources.mias import (
     to_row_col,
 )
 from mammo_lib.sources.synthetic import render_scan
+from mammo_lib.tabular.eda import compare_sizes
 
 sns.set_theme(style="whitegrid", context="notebook")
 rng = np.random.default_rng(seed)

@@ -39,7 +39,7 @@ import seaborn as sns
 import tensorflow as tf
 from myst_nb import glue
 
-from mammo_lib.dataset.build import load_manifest, load_records, shard_files
+from mammo_lib.dataset.folder import load_manifest, load_records, shard_files
 from mammo_lib.dataset.labels import CLASS_NAMES
 from mammo_lib.dataset.recipes import RECIPES
 from mammo_lib.dataset.review import (

@@ -55,7 +55,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from myst_nb import glue
 
-from mammo_lib.dataset.build import load_manifest
+from mammo_lib.dataset.folder import load_manifest
 from mammo_lib.dataset.user_data import dataset_label
 from mammo_lib.models import build_model
 from mammo_lib.models.flops import forward_flops

@@ -83,7 +83,7 @@ from mammo_lib.evaluate.plots import (
     plot_recall_vs_threshold,
     plot_statistic_aucs,
 )
-from mammo_lib.evaluate.predict import probabilities
+from mammo_lib.evaluate.predictions import probabilities
 from mammo_lib.evaluate.published import (
     MIAS_NORMAL_SHARE,
     PUBLISHED,

@@ -67,6 +67,7 @@ from sklearn.metrics import roc_auc_score
 
 from mammo_lib.dataset.user_data import dataset_label, scan_data, scan_tree
 from mammo_lib.extract.normals import KEEP_RULES
+from mammo_lib.imaging.intensity import resample
 from mammo_lib.report.tables import book_table
 from mammo_lib.report.verdicts import baseline_verdict, keep_rule_bias_verdict, map_model_note
 from mammo_lib.scan.fcn import probability_map, tile_difference
@@ -74,16 +75,14 @@ from mammo_lib.scan.keep_rule_bias import bias_table, cell_keep_table, keep_rule
 from mammo_lib.scan.localisation import (
     chance_hit_fraction,
     froc,
+    map_synthetic_scans,
     mias_cases,
     scan_scores,
     score_aucs,
     top_k_hits,
 )
-from mammo_lib.scan.localisation import (
-    synthetic_cases as map_synthetic_scans,
-)
 from mammo_lib.scan.plots import heatmap_grid, plot_froc
-from mammo_lib.scan.predict import Predictor, resample
+from mammo_lib.scan.predictor import Predictor
 from mammo_lib.scan.sliding import compare_maps, sliding_window_map
 from mammo_lib.sources.mias import load_mias
 from mammo_lib.train import load_run

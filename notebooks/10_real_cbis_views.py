@@ -37,7 +37,7 @@ from myst_nb import glue
 
 from mammo_lib.config import data_mirror
 from mammo_lib.scan.default_model import default_model_run
-from mammo_lib.scan.predict import Predictor
+from mammo_lib.scan.predictor import Predictor
 from mammo_lib.scan.real_views import ROW_COLUMNS, map_views, plot_view_maps
 from mammo_lib.train.mias_detector import MiasRecipe
 from mammo_lib.train.predict_info import read_predict_info

@@ -10,8 +10,8 @@ import pytest
 from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.pipeline import Pipeline
 
-from mammo_lib import classical
 from mammo_lib.sources import uci
+from mammo_lib.tabular import classical
 
 matplotlib.use("Agg")
 

@@ -11,7 +11,10 @@ import numpy as np
 import pytest
 
 from mammo_lib.dataset import build, tfrecord
+from mammo_lib.dataset.folder import MANIFEST, load_manifest, load_records, shard_files
+from mammo_lib.dataset.plan import DatasetInputs
 from mammo_lib.dataset.recipes import get_recipe
+from mammo_lib.dataset.schedule import run_tasks
 from mammo_lib.sources.registry import fetch
 
 # 4 normal images, mdb001/mdb002 (masses), mdb059 (no coordinates), mdb209 (calcification)
@@ -19,8 +22,8 @@ REFNUMS = ("mdb001", "mdb002", "mdb003", "mdb004", "mdb006", "mdb059", "mdb209",
 
 
 @pytest.fixture(scope="module")
-def inputs() -> build.DatasetInputs:
-    return build.DatasetInputs(mias_folder=fetch("mias"), mias_refnums=REFNUMS)
+def inputs() -> DatasetInputs:
+    return DatasetInputs(mias_folder=fetch("mias"), mias_refnums=REFNUMS)
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +44,10 @@ def _files(folder):
 
 
 def test_build_writes_shards_records_and_manifest(built, recipe):
-    manifest = build.load_manifest(built)
+    manifest = load_manifest(built)
     assert manifest["recipe"]["name"] == "9" and manifest["seed"] == 5
     mias = manifest["splits"]["mias"]
-    records = build.load_records(built)
+    records = load_records(built)
     assert mias["records"] == len(records) > 0
     assert mias["abnormal"] == int(records.label_binary.sum()) > 0
     assert set(records.source) == {"mias"}
@@ -56,7 +59,7 @@ def test_build_writes_shards_records_and_manifest(built, recipe):
     reasons = {(s["scan"], s["reason"]) for s in manifest["skipped"]}
     assert ("mias/mdb059", "no-coordinates") in reasons
     assert manifest["skipped_by_reason"]["no-coordinates"] >= 1
-    shards = build.shard_files(built, "mias")
+    shards = shard_files(built, "mias")
     assert [p.name for p in shards] == mias["shards"]
     read = list(tfrecord.read_records(shards))
     assert len(read) == len(records)
@@ -71,12 +74,12 @@ def test_build_writes_shards_records_and_manifest(built, recipe):
 
 
 def test_finished_build_is_reused(built, inputs, recipe):
-    stamp = (built / build.MANIFEST).stat().st_mtime_ns
+    stamp = (built / MANIFEST).stat().st_mtime_ns
     again = build.build_dataset(
         recipe, inputs, seed=5, scheduler="sync", out_root=built.parent, progress=False
     )
     assert again == built
-    assert (built / build.MANIFEST).stat().st_mtime_ns == stamp
+    assert (built / MANIFEST).stat().st_mtime_ns == stamp
     other = build.build_dataset(
         recipe, inputs, seed=6, scheduler="sync", out_root=built.parent, progress=False
     )
@@ -126,7 +129,7 @@ def test_local_cluster_build_is_byte_identical(built, inputs, recipe, tmp_path):
     assert out.name == built.name
     assert _files(out) == _files(built)
     assert _files(out / "scans") == _files(built / "scans")
-    manifest = json.loads((out / build.MANIFEST).read_text())
+    manifest = json.loads((out / MANIFEST).read_text())
     assert manifest["splits"]["mias"]["records"] > 0
 
 
@@ -137,7 +140,7 @@ def test_local_n_scheduler_is_byte_identical(built, inputs, recipe, tmp_path):
     )
     assert _files(out) == _files(built)
     with pytest.raises(ValueError, match="expected local:N"):
-        build.run_tasks([object()], str, "local:two", progress=False)
+        run_tasks([object()], str, "local:two", progress=False)
 
 
 @pytest.mark.slow
@@ -174,9 +177,9 @@ def test_threads_scheduler_is_byte_identical(built, inputs, recipe, tmp_path):
 
 def test_use_radius_changes_only_roi_geometry(inputs, tmp_path):
     recipe = get_recipe("9", tile_size=48, max_normal_tiles_per_scan=2, mias_use_radius=True)
-    small = build.DatasetInputs(mias_folder=inputs.mias_folder, mias_refnums=("mdb001",))
+    small = DatasetInputs(mias_folder=inputs.mias_folder, mias_refnums=("mdb001",))
     out = build.build_dataset(
         recipe, small, seed=1, scheduler="sync", out_root=tmp_path, progress=False
     )
-    assert build.load_manifest(out)["recipe"]["mias_use_radius"] is True
-    assert np.all(build.load_records(out).scan_id == "mdb001")
+    assert load_manifest(out)["recipe"]["mias_use_radius"] is True
+    assert np.all(load_records(out).scan_id == "mdb001")

@@ -10,6 +10,8 @@ import pytest
 
 from mammo_lib.cli import main
 from mammo_lib.dataset import build, labels, tfrecord
+from mammo_lib.dataset.folder import MANIFEST, load_manifest, load_records
+from mammo_lib.dataset.plan import DatasetInputs
 from mammo_lib.dataset.recipes import get_recipe
 from mammo_lib.dataset.tasks import ScanTask, load_result, run_task
 from mammo_lib.extract import cbis, common, normals
@@ -28,7 +30,7 @@ def tree():
 
 @pytest.fixture(scope="module")
 def inputs(tree):
-    return build.DatasetInputs(
+    return DatasetInputs(
         cbis_root=tree.cbis_root, cbis_tables=tree.cbis_root, ddsm_root=tree.ddsm_root
     )
 
@@ -67,8 +69,8 @@ def test_every_recipe_builds_from_the_synthetic_tree(tree, inputs, name, tmp_pat
     folder = build.build_dataset(
         recipe, inputs, seed=SEED, scheduler="sync", out_root=tmp_path, progress=False
     )
-    manifest = build.load_manifest(folder)
-    records = build.load_records(folder)
+    manifest = load_manifest(folder)
+    records = load_records(folder)
     assert manifest["leakage_check"].startswith("passed")
     # every synthetic lesion gave tiles with its own label
     truth = {
@@ -107,7 +109,7 @@ def test_build_dataset_command_on_a_synthetic_tree(capsys, tmp_path):
     assert code == 0
     assert "train:" in out and "abnormal" in out
     folder = next(tmp_path.glob("9-*"))
-    assert (folder / build.MANIFEST).is_file()
+    assert (folder / MANIFEST).is_file()
 
 
 def test_bad_inputs_in_a_tree_are_recorded(tree, tmp_path):
@@ -121,7 +123,7 @@ def test_bad_inputs_in_a_tree_are_recorded(tree, tmp_path):
     ics = broken.normals.ics_path.iloc[0]
     text = open(ics).read()
     open(ics, "w").write(re.sub(r"DIGITIZER .*", "DIGITIZER AGFA 9000", text))
-    inputs = build.DatasetInputs(
+    inputs = DatasetInputs(
         cbis_root=copy / "cbis-ddsm", cbis_tables=copy / "cbis-ddsm", ddsm_root=copy / "ddsm"
     )
     folder = build.build_dataset(
@@ -132,12 +134,12 @@ def test_bad_inputs_in_a_tree_are_recorded(tree, tmp_path):
         out_root=tmp_path,
         progress=False,
     )
-    manifest = build.load_manifest(folder)
+    manifest = load_manifest(folder)
     details = " ".join(f"{s['reason']} {s['detail']}" for s in manifest["skipped"])
     assert "unknown digitizer" in details.lower()
     roi = broken.lesions.roi_id.iloc[0]
     assert any(roi in s["detail"] for s in manifest["skipped"]), details
-    assert roi not in set(build.load_records(folder).abnormality_id)
+    assert roi not in set(load_records(folder).abnormality_id)
 
 
 def test_unknown_digitizer_and_missing_scan_become_skips(tmp_path):
@@ -172,7 +174,7 @@ def test_build_dataset_command_on_explicit_folders(tree, capsys, tmp_path):
     args += ["--tile-size", "48", "--crop-size", "299", "--quiet", "--out-root", str(tmp_path)]
     assert main(args) == 0
     folder = next(tmp_path.glob("9-background-*"))
-    manifest = build.load_manifest(folder)
+    manifest = load_manifest(folder)
     assert manifest["recipe"]["tile_size"] == 48 and manifest["recipe"]["crop_size"] == 299
     assert "cbis-background" in manifest["splits"]["train"]["by_source"]
     assert main(["build-dataset", "--recipe", "9", "--no-mias"]) == 2  # no inputs at all

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mammo_lib import eda
 from mammo_lib.sources import uci
+from mammo_lib.tabular import eda
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -102,7 +102,7 @@ def test_missing_labels_are_refused(mirror: Path) -> None:
 
 
 def test_compare_sizes_finds_a_shift_and_not_its_absence() -> None:
-    from mammo_lib.eda import compare_sizes
+    from mammo_lib.tabular.eda import compare_sizes
 
     rng = np.random.default_rng(0)
     n = 60
@@ -125,7 +125,7 @@ def test_compare_sizes_finds_a_shift_and_not_its_absence() -> None:
 
 
 def test_compare_sizes_needs_both_groups() -> None:
-    from mammo_lib.eda import compare_sizes
+    from mammo_lib.tabular.eda import compare_sizes
 
     frame = pd.DataFrame({"radius": [1.0, 2.0], "malignant": [1, 1]})
     with pytest.raises(ValueError, match="both groups"):

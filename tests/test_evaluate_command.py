@@ -12,7 +12,7 @@ import pytest
 from mammo_lib.cli import main
 from mammo_lib.dataset.folder import write_shard_manifest
 from mammo_lib.dataset.tfrecord import write_shard
-from mammo_lib.evaluate.predict import read_predictions
+from mammo_lib.evaluate.predictions import read_predictions
 from mammo_lib.evaluate.results import (
     binary_row,
     dataset_shortcut_test,

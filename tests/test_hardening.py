@@ -19,7 +19,13 @@ import pytest
 
 from mammo_lib.cli import main
 from mammo_lib.dataset import build
-from mammo_lib.dataset.folder import DatasetFolderError, open_dataset, write_shard_manifest
+from mammo_lib.dataset.folder import (
+    DatasetFolderError,
+    load_records,
+    open_dataset,
+    write_shard_manifest,
+)
+from mammo_lib.dataset.plan import DatasetInputs, plan
 from mammo_lib.dataset.recipes import get_recipe
 from mammo_lib.dataset.tasks import CacheEntryError, load_result, run_task
 from mammo_lib.dataset.tfrecord import write_shard
@@ -42,7 +48,7 @@ def _env(**extra: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def mias_build(tmp_path_factory) -> Path:
     """A finished build on three real MIAS scans."""
-    inputs = build.DatasetInputs(mias_folder=fetch("mias"), mias_refnums=REFNUMS)
+    inputs = DatasetInputs(mias_folder=fetch("mias"), mias_refnums=REFNUMS)
     root = tmp_path_factory.mktemp("mias-build")
     return build.build_dataset(
         _recipe(), inputs, seed=1, scheduler="sync", out_root=root, progress=False
@@ -68,7 +74,7 @@ def test_mias_utf16_info_extra_images_and_small_scans_are_recorded(tmp_path: Pat
         shutil.copyfile(real / f"{refnum}.pgm", folder / f"{refnum}.pgm")
     small = read_pgm(real / "mdb003.pgm")[::2, ::2]  # a 512 x 512 file posing as mdb003
     _write_pgm(folder / "mdb003.pgm", small)
-    inputs = build.DatasetInputs(mias_folder=folder, mias_refnums=REFNUMS)
+    inputs = DatasetInputs(mias_folder=folder, mias_refnums=REFNUMS)
     out = build.build_dataset(
         _recipe(), inputs, seed=1, scheduler="sync", out_root=tmp_path / "out", progress=False
     )
@@ -77,7 +83,7 @@ def test_mias_utf16_info_extra_images_and_small_scans_are_recorded(tmp_path: Pat
     assert ("mdb004.pgm", "mias-image-not-in-info") in skips
     assert "512x512" in skips[("mdb003.pgm", "wrong-size-scan")]
     assert manifest["skipped_by_reason"]["wrong-size-scan"] == 1
-    assert set(build.load_records(out)["scan_id"]) == {"mdb001", "mdb002"}
+    assert set(load_records(out)["scan_id"]) == {"mdb001", "mdb002"}
 
 
 # -- item 4 + #13.4: one checked reader per dataset folder ------------------------------------
@@ -151,8 +157,8 @@ def test_planted_pickle_in_the_cache_is_never_executed(
     marker = tmp_path / "pwned"
     monkeypatch.setenv("MAMMO_TEST_MARKER", str(marker))
     recipe = _recipe()
-    inputs = build.DatasetInputs(mias_folder=fetch("mias"), mias_refnums=("mdb001",))
-    the_plan = build.plan(recipe, inputs, 1)
+    inputs = DatasetInputs(mias_folder=fetch("mias"), mias_refnums=("mdb001",))
+    the_plan = plan(recipe, inputs, 1)
     task = the_plan.tasks[0]
     cache = tmp_path / "scans"
     cache.mkdir()
@@ -183,6 +189,7 @@ _SLOW_BUILD = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from mammo_lib.dataset import build, tfrecord
+    from mammo_lib.dataset.plan import DatasetInputs
     from mammo_lib.dataset.recipes import get_recipe
     from mammo_lib.sources.registry import fetch
 
@@ -193,7 +200,7 @@ _SLOW_BUILD = textwrap.dedent(
     tfrecord.serialize_example = slow
     recipe = get_recipe("9", tile_size=48, max_normal_tiles_per_scan=6, records_per_shard=16)
     refnums = ("mdb001", "mdb002", "mdb003")
-    inputs = build.DatasetInputs(mias_folder=fetch("mias"), mias_refnums=refnums)
+    inputs = DatasetInputs(mias_folder=fetch("mias"), mias_refnums=refnums)
     build.build_dataset(recipe, inputs, seed=1, scheduler="sync", out_root=Path(sys.argv[1]),
                         progress=False)
     """
@@ -228,7 +235,7 @@ def test_killed_build_leaves_no_usable_folder_and_its_partial_is_cleaned(
     # the next build removes the dead process's folder and writes the same files as a clean one
     out = build.build_dataset(
         _recipe(),
-        build.DatasetInputs(mias_folder=fetch("mias"), mias_refnums=REFNUMS),
+        DatasetInputs(mias_folder=fetch("mias"), mias_refnums=REFNUMS),
         seed=1,
         scheduler="sync",
         out_root=root,

@@ -72,3 +72,15 @@ def test_maxval_to_uint8():
     assert intensity.maxval_to_uint8(grey, 1023).tolist() == [[0, 255, round(512 * 255 / 1023)]]
     eight = np.array([[0, 200]], dtype=np.uint8)
     assert intensity.maxval_to_uint8(eight, 255).tolist() == [[0, 200]]
+
+
+def test_resample_scales_each_axis_as_resize_makes_the_tiles():
+    image = np.random.default_rng(3).integers(0, 256, (120, 80), dtype=np.uint8)
+    assert intensity.resample(image, (1.0, 1.0)) is image  # nothing to do: the same array
+    half = intensity.resample(image, (0.5, 0.25))
+    assert half.shape == (60, 20) and half.dtype == np.uint8
+    square = image[:80, :80]
+    np.testing.assert_array_equal(
+        intensity.resample(square, (0.4, 0.4)), intensity.resize(square, 32)
+    )
+    assert intensity.resample(image, (1e-4, 1e-4)).shape == (1, 1)  # never an empty image

@@ -29,8 +29,7 @@ STAGES: dict[str, int] = {
     "train": 6,
     "evaluate": 7,
     "scan": 7,
-    "eda": 7,
-    "classical": 7,
+    "tabular": 7,
     "report": 7,
     "commands": 8,
     "cli": 8,
@@ -119,9 +118,9 @@ def test_the_check_sees_a_backward_import(tmp_path: Path, monkeypatch) -> None:
         (fake / part / "__init__.py").write_text("")
     (fake / "__init__.py").write_text("")
     (fake / "imaging" / "bad.py").write_text(
-        "def f():\n    from ..dataset.build import plan\n    from mammo_lib import scan\n"
+        "def f():\n    from ..dataset.plan import plan\n    from mammo_lib import scan\n"
     )
     monkeypatch.setattr(f"{__name__}.PACKAGE", fake)
     problems = [p for p in _violations() if "bad.py" in p]
     assert len(problems) == 2 and all("imaging (stage 1) imports" in p for p in problems)
-    assert "mammo_lib.dataset.build" in problems[0] and "mammo_lib.scan" in problems[1]
+    assert "mammo_lib.dataset.plan" in problems[0] and "mammo_lib.scan" in problems[1]

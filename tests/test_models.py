@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -242,3 +245,25 @@ def test_the_study_vgg16_carries_its_decay_schedule() -> None:
     assert STUDY_DECAY_EPOCHS == 10
     assert model_decay_epochs("vgg16_study", 5) == 10
     assert model_decay_epochs("vgg_lite", 5) == 5
+
+
+#: Every registry model's layers (class, name, output shape) and parameter count at the
+#: TINY options, as the builders made them when this file was written. A deliberate change
+#: to a model rewrites it: build each model as in :func:`_layer_list` and dump the dict.
+LAYER_LISTS = Path(__file__).parent / "data" / "model_layers.json"
+
+
+def _layer_list(name: str) -> dict[str, object]:
+    tiny = TINY[name]
+    model = build_model(name, input_size=tiny["input_size"], n_classes=2, **tiny["kw"])
+    return {
+        "count_params": model.count_params(),
+        "layers": [f"{type(x).__name__} {x.name} {tuple(x.output.shape)}" for x in model.layers],
+    }
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_every_model_keeps_its_recorded_layer_list(name: str) -> None:
+    recorded = json.loads(LAYER_LISTS.read_text(encoding="utf-8"))
+    assert sorted(recorded) == list_models()
+    assert _layer_list(name) == recorded[name]

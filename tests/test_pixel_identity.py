@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mammo_lib.dataset import build
+from mammo_lib.dataset.plan import DatasetInputs, plan_cbis, plan_ddsm, plan_mias
 from mammo_lib.dataset.png import decode_png
 from mammo_lib.dataset.recipes import get_recipe
 from mammo_lib.dataset.tasks import load_result, run_task
@@ -80,10 +80,10 @@ def tree(tmp_path_factory: pytest.TempPathFactory):
 
 def test_ddsm_tiles_are_regions_of_the_mapped_views(tree, tmp_path, monkeypatch):
     recipe = get_recipe("9", **SMALL, ddsm_white_to_black=False)
-    tasks = build.plan_ddsm(build.DatasetInputs(ddsm_root=tree.ddsm_root), recipe, SEED).tasks
+    tasks = plan_ddsm(DatasetInputs(ddsm_root=tree.ddsm_root), recipe, SEED).tasks
     assert {t.digitizer for t in tasks} == {"DBA", "LUMISYS", "HOWTEK"}
     seen = _mapped_images(monkeypatch)
-    localisation.synthetic_cases(None, tree.root, max_scans=0)
+    localisation.map_synthetic_scans(None, tree.root, max_scans=0)
     stride = round(recipe.crop_size * 350 / 598)
     checked = set()
     for task in tasks:
@@ -105,9 +105,9 @@ def test_recipe_8_normals_are_tiles_of_the_shrunk_views(tree, tmp_path, monkeypa
     from mammo_lib.extract.normals import draw_shrunk_tiling, shrink_scan, whites_to_black
 
     recipe = get_recipe("8", **SMALL)
-    tasks = build.plan_ddsm(build.DatasetInputs(ddsm_root=tree.ddsm_root), recipe, SEED).tasks
+    tasks = plan_ddsm(DatasetInputs(ddsm_root=tree.ddsm_root), recipe, SEED).tasks
     seen = _mapped_images(monkeypatch)
-    localisation.synthetic_cases(None, tree.root, max_scans=0)
+    localisation.map_synthetic_scans(None, tree.root, max_scans=0)
     checked = 0
     for task in tasks:
         draw = draw_shrunk_tiling(
@@ -129,10 +129,10 @@ def test_recipe_8_normals_are_tiles_of_the_shrunk_views(tree, tmp_path, monkeypa
 
 def test_cbis_tiles_are_regions_of_the_mapped_scans(tree, tmp_path, monkeypatch):
     recipe = get_recipe("9-background", **SMALL, stride=100)
-    inputs = build.DatasetInputs(cbis_root=tree.cbis_root, cbis_tables=tree.cbis_root)
-    tasks = build.plan_cbis(inputs, recipe, SEED).tasks
+    inputs = DatasetInputs(cbis_root=tree.cbis_root, cbis_tables=tree.cbis_root)
+    tasks = plan_cbis(inputs, recipe, SEED).tasks
     seen = _mapped_images(monkeypatch)
-    localisation.synthetic_cases(None, tree.root, max_normals=0)
+    localisation.map_synthetic_scans(None, tree.root, max_normals=0)
     n_background = 0
     for task in tasks:
         run_task(task, recipe, SEED, tmp_path)
@@ -152,8 +152,8 @@ def test_mias_tiles_are_regions_of_the_mapped_scans(tmp_path, monkeypatch):
     mias = load_mias()
     refnums = ["mdb003", "mdb004"]  # normal scans
     recipe = get_recipe("9", **{**SMALL, "include_mias": True}, mias_normals="project")
-    inputs = build.DatasetInputs(mias_folder=mias.folder, mias_refnums=tuple(refnums))
-    tasks = build.plan_mias(inputs, recipe, SEED).tasks
+    inputs = DatasetInputs(mias_folder=mias.folder, mias_refnums=tuple(refnums))
+    tasks = plan_mias(inputs, recipe, SEED).tasks
     assert [t.scan_id for t in tasks] == refnums and not any(t.rois for t in tasks)
     seen = _mapped_images(monkeypatch)
     localisation.mias_cases(None, mias, refnums)

@@ -14,7 +14,7 @@ from PIL import Image
 
 from mammo_lib.cli import main
 from mammo_lib.imaging.read import read_scan
-from mammo_lib.scan.predict import (
+from mammo_lib.scan.predictor import (
     DEFAULT_SOURCE_SPACING_MM,
     Predictor,
     RunScaleError,
@@ -373,7 +373,7 @@ def test_jpeg_lossless_12_bit_dicom(
 
 def test_border_margin_keeps_alignment() -> None:
     from mammo_lib.scan.fcn import FullyConvolutional
-    from mammo_lib.scan.predict import border_margin
+    from mammo_lib.scan.predictor import border_margin
 
     def margin(tile: int) -> tuple[int, int]:
         return border_margin(FullyConvolutional(None, (tile, tile), 64, 1, 2))

@@ -10,7 +10,7 @@ import pytest
 from mammo_lib.extract.normals import KEEP_RULES
 from mammo_lib.imaging.read import Scan
 from mammo_lib.scan.keep_rule_bias import cell_keep_table, keep_rule_bias
-from mammo_lib.scan.predict import ScanPrediction
+from mammo_lib.scan.predictor import ScanPrediction
 from mammo_lib.scan.regions import MapGeometry
 
 

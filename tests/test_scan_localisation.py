@@ -116,14 +116,14 @@ def test_cases_from_a_synthetic_tree_and_real_mias(tmp_path) -> None:
     """The case builders map real files and attach the true lesions in scan coordinates."""
     from test_predict import write_tiny_run
 
-    from mammo_lib.scan.localisation import mias_cases, synthetic_cases
-    from mammo_lib.scan.predict import Predictor
+    from mammo_lib.scan.localisation import map_synthetic_scans, mias_cases
+    from mammo_lib.scan.predictor import Predictor
     from mammo_lib.sources.mias import load_mias
     from mammo_lib.sources.synthetic import ensure_synthetic_tree, load_tree
 
     predictor = Predictor.from_run(write_tiny_run(tmp_path))
     root = ensure_synthetic_tree(2, seed=5, size="small")
-    cases, predictions = synthetic_cases(predictor, root, max_scans=2, max_normals=1)
+    cases, predictions = map_synthetic_scans(predictor, root, max_scans=2, max_normals=1)
     tree = load_tree(root)
     assert len(cases) == 3 and set(predictions) == {c.scan_id for c in cases}
     first = tree.lesions[tree.lesions["subject_id"] == cases[0].scan_id].iloc[0]

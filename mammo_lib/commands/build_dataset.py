@@ -86,7 +86,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the dataset, print its folder and per-split counts; return 0 (2 on bad arguments)."""
-    from mammo_lib.dataset.build import DatasetInputs, build_dataset, ensure_dataset, load_manifest
+    from mammo_lib.dataset.build import build_dataset, ensure_dataset
+    from mammo_lib.dataset.folder import load_manifest
+    from mammo_lib.dataset.plan import DatasetInputs
     from mammo_lib.dataset.recipes import get_recipe
 
     overrides = {

@@ -67,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _score(pred: pd.DataFrame, args: argparse.Namespace, where: object) -> pd.DataFrame:
-    from mammo_lib.evaluate.predict import check_predictions
+    from mammo_lib.evaluate.predictions import check_predictions
     from mammo_lib.evaluate.results import binary_row, multiclass_row
 
     n_proba = sum(1 for c in pred.columns if c[:1] == "p" and c[1:].isdigit())
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         from mammo_lib.dataset.folder import open_dataset
 
         open_dataset(args.dataset)  # checked against its manifest before TensorFlow loads
-    from mammo_lib.evaluate.predict import read_predictions, write_predictions
+    from mammo_lib.evaluate.predictions import read_predictions, write_predictions
 
     if args.predictions is not None:
         if not args.predictions.is_file():
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         if args.dataset is None:
             print("mammo evaluate: --run needs --dataset", file=sys.stderr)
             return 2
-        from mammo_lib.evaluate.predict import predict_tiles, scan_predictions
+        from mammo_lib.evaluate.predictions import predict_tiles, scan_predictions
         from mammo_lib.evaluate.results import evaluation_dir
 
         for split in args.split or ["test"]:

@@ -142,7 +142,8 @@ def _unique_stems(paths: list[Path]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     """Predict every scan; return 0, 1 when some scan failed, 2 when the run cannot be used."""
     from mammo_lib.imaging.read import read_scan, sniff
-    from mammo_lib.scan.predict import Predictor, predict_scan, write_prediction
+    from mammo_lib.scan.prediction_files import write_prediction
+    from mammo_lib.scan.predictor import Predictor, predict_scan
     from mammo_lib.scan.scale import check_scan_header
     from mammo_lib.sources.ddsm import read_view
 

@@ -39,7 +39,10 @@ __all__ = [
     "DatasetFolder",
     "DatasetFolderError",
     "describe_shards",
+    "load_manifest",
+    "load_records",
     "open_dataset",
+    "shard_files",
     "write_shard_manifest",
 ]
 
@@ -203,6 +206,22 @@ def open_dataset(path: str | os.PathLike[str], *, verify_hashes: bool = False) -
         if verify_hashes and _sha256(folder / name) != info["sha256"]:
             raise DatasetFolderError(f"{folder / name}: SHA256 differs from {MANIFEST}")
     return DatasetFolder(folder, manifest)
+
+
+def load_manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a finished build's ``manifest.json`` (checked by :func:`open_dataset`)."""
+    return open_dataset(folder).manifest
+
+
+def load_records(folder: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a finished build's ``records.csv`` (one row per tile, ids as strings)."""
+    return open_dataset(folder).records()
+
+
+def shard_files(folder: str | os.PathLike[str], split: str) -> list[Path]:
+    """The shards of one split as the manifest lists them, sorted (``[]`` for a split the
+    build has none of)."""
+    return open_dataset(folder).shards(split, missing_ok=True)
 
 
 def write_shard_manifest(folder: str | os.PathLike[str], **fields: Any) -> Path:

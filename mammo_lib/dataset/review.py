@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mammo_lib.dataset.build import load_manifest, load_records, shard_files
+from mammo_lib.dataset.folder import load_manifest, load_records, shard_files
 from mammo_lib.dataset.labels import CLASS_NAMES
 
 

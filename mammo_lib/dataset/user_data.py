@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from mammo_lib.dataset.build import DatasetInputs, plan_cbis, plan_ddsm
+from mammo_lib.dataset.folder import load_manifest
 from mammo_lib.dataset.labels import CLASS_NAMES
+from mammo_lib.dataset.plan import DatasetInputs, plan_cbis, plan_ddsm
 from mammo_lib.dataset.recipes import get_recipe
 from mammo_lib.sources.synthetic import SyntheticTree
 
@@ -62,7 +63,7 @@ class ScanData:
         mias_folder: Path | None = None,
         mias_refnums: tuple[str, ...] | None = None,
     ) -> DatasetInputs:
-        """The :class:`~mammo_lib.dataset.build.DatasetInputs` of a build on these scans."""
+        """The :class:`~mammo_lib.dataset.plan.DatasetInputs` of a build on these scans."""
         return DatasetInputs(
             cbis_root=self.cbis_root,
             cbis_tables=self.cbis_tables,
@@ -100,8 +101,6 @@ def source_label(cbis_root: PathLike | None, ddsm_root: PathLike | None) -> str:
 
 def dataset_label(folder: PathLike) -> str:
     """Name the scans a finished build was cut from (read from its manifest)."""
-    from mammo_lib.dataset.build import load_manifest
-
     inputs = load_manifest(folder)["inputs"]
     return source_label(inputs.get("cbis_root"), inputs.get("ddsm_root"))
 

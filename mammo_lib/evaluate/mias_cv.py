@@ -114,7 +114,7 @@ def ensure_mias_cv(data: MiasTiles, method: str = "convnet", **kwargs: object) -
     The cache file ``work_dir()/mias-cv/<method>-<key>.csv`` is named by a hash of the tile
     set's configuration, the method and `kwargs` (the fold runs are cached by content too).
     """
-    from mammo_lib.evaluate.predict import read_predictions, write_predictions
+    from mammo_lib.evaluate.predictions import read_predictions, write_predictions
 
     spec = {"tiles": data.config.key(), "method": method, **kwargs, "v": 2}
     spec.pop("progress", None)

@@ -39,7 +39,7 @@ def load_normal_tiles(
     ValueError
         The splits hold no normal tile (the message names the folder).
     """
-    from mammo_lib.dataset.build import shard_files
+    from mammo_lib.dataset.folder import shard_files
     from mammo_lib.dataset.tfrecord import read_records
 
     folder = Path(dataset_dir)

@@ -19,7 +19,7 @@ import pandas as pd
 from mammo_lib.config import work_dir
 from mammo_lib.evaluate.bootstrap import Interval, binary_metrics_ci, bootstrap_ci
 from mammo_lib.evaluate.metrics import multiclass_metrics
-from mammo_lib.evaluate.predict import (
+from mammo_lib.evaluate.predictions import (
     predict_tiles,
     probabilities,
     read_predictions,

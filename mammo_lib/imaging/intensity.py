@@ -2,9 +2,10 @@
 
 One module for every conversion, so the dataset build and the whole-scan path cannot drift
 apart: bit depth (:func:`to_uint8`, :func:`maxval_to_uint8`), the DDSM digitizers'
-optical-density calibrations (:func:`ddsm_optical_density`, :func:`ddsm_to_uint8`), and the
-resize and flips of a tile (:func:`resize`, :func:`random_flip_rot`). DICOM's own modality and
-VOI LUTs are applied by :func:`mammo_lib.imaging.dicom.read_dicom` (through pydicom).
+optical-density calibrations (:func:`ddsm_optical_density`, :func:`ddsm_to_uint8`), the
+resize and flips of a tile (:func:`resize`, :func:`random_flip_rot`), and the resampling of a
+whole scan to a model's scale (:func:`resample`). DICOM's own modality and VOI LUTs are applied by
+:func:`mammo_lib.imaging.dicom.read_dicom` (through pydicom).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ __all__ = [
     "ddsm_to_uint8",
     "maxval_to_uint8",
     "random_flip_rot",
+    "resample",
     "resize",
     "to_uint8",
 ]
@@ -140,8 +142,25 @@ def resize(tile: np.ndarray, size: int) -> np.ndarray:
     """Resize a 2-D ``uint8`` array to ``size x size`` (bilinear, antialiased when shrinking)."""
     if tile.shape == (size, size):
         return np.ascontiguousarray(tile)
-    image = Image.fromarray(np.ascontiguousarray(tile), mode="L")
-    return np.asarray(image.resize((size, size), Image.Resampling.BILINEAR))
+    return _bilinear(tile, (size, size))
+
+
+def resample(image: np.ndarray, factor: tuple[float, float]) -> np.ndarray:
+    """Resize a ``uint8`` image by ``(row, col)`` factors, as :func:`resize` makes the tiles.
+
+    The whole-scan path brings a scan to the training scale with it.
+    """
+    rows = max(1, round(image.shape[0] * factor[0]))
+    cols = max(1, round(image.shape[1] * factor[1]))
+    if (rows, cols) == image.shape:
+        return image
+    return _bilinear(image, (rows, cols))
+
+
+def _bilinear(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """PIL's bilinear resize (antialiased when shrinking) of a 2-D ``uint8`` array to `shape`."""
+    pil = Image.fromarray(np.ascontiguousarray(image), mode="L")
+    return np.asarray(pil.resize((shape[1], shape[0]), Image.Resampling.BILINEAR))
 
 
 def random_flip_rot(tile: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -17,16 +17,17 @@ fc2 512 (bias, batch norm momentum 0.9, ReLU, dropout 0.5, L2 2.5e-3), logits. T
 trained it with Adam 1e-3 decayed x0.8 every 10 epochs (``decay_epochs=10``, see
 :data:`STUDY_DECAY_EPOCHS`).
 
-The stride-2 first convolution keeps the 299x299 input affordable (150x150 after it).
+The stride-2 first convolution keeps the 299x299 input affordable (150x150 after it). Both
+are built by :func:`mammo_lib.models.vgg.build_vgg` from :func:`~mammo_lib.models.vgg.vgg_blocks`.
 """
 
 from __future__ import annotations
 
 import keras
-from keras import layers
 
-from mammo_lib.models.blocks import L2_CONV, L2_FC, conv_bn_relu, dense_head, image_input
+from mammo_lib.models.blocks import L2_CONV, L2_FC
 from mammo_lib.models.registry import register_model
+from mammo_lib.models.vgg import build_vgg, vgg_blocks
 
 #: Filters per convolution of the study's vgg_16.3, one tuple per block.
 STUDY_BLOCKS: tuple[tuple[int, ...], ...] = (
@@ -84,26 +85,17 @@ def build_vgg16(
     keras.Model
         Named ``"vgg16"``; float ``[N, input_size, input_size, 1]`` -> ``[N, n_classes]``.
     """
-    inputs = image_input(input_size)
-    x = inputs
-    for b, block in enumerate(_BLOCKS, start=1):
-        for c, filters in enumerate(block, start=1):
-            x = conv_bn_relu(
-                x,
-                max(1, round(filters * width)),
-                3,
-                f"conv{b}_{c}",
-                strides=2 if (b, c) == (1, 1) else 1,
-                l2_scale=l2_conv,
-                bn_momentum=bn_momentum,
-            )
-        x = layers.MaxPooling2D(2, strides=2, padding="same", name=f"pool{b}")(x)
-        if pool_dropout:
-            x = layers.Dropout(pool_dropout, name=f"pool{b}_drop")(x)
-    outputs = dense_head(
-        x, tuple(fc_units), n_classes, l2_scale=l2_fc, dropout=fc_dropout, input_dropout=fc_dropout
+    return build_vgg(
+        "vgg16",
+        vgg_blocks(_BLOCKS),
+        input_size=input_size,
+        n_classes=n_classes,
+        fc_units=fc_units,
+        width=width,
+        pool_dropout=pool_dropout,
+        conv={"l2_scale": l2_conv, "bn_momentum": bn_momentum},
+        head={"l2_scale": l2_fc, "dropout": fc_dropout, "input_dropout": fc_dropout},
     )
-    return keras.Model(inputs, outputs, name="vgg16")
 
 
 @register_model("vgg16_study", decay_epochs=STUDY_DECAY_EPOCHS)
@@ -136,34 +128,29 @@ def build_vgg16_study(
     keras.Model
         Named ``"vgg16_study"``; float ``[N, input_size, input_size, 1]`` -> ``[N, n_classes]``.
     """
-    inputs = image_input(input_size)
-    x = inputs
-    conv_init = keras.initializers.TruncatedNormal(stddev=5e-2)
-    for b, block in enumerate(STUDY_BLOCKS, start=1):
-        for c, filters in enumerate(block, start=1):
-            x = conv_bn_relu(
-                x,
-                max(1, round(filters * width)),
-                3,
-                f"conv{b}_{c}",
-                strides=2 if (b, c) == (1, 1) else 1,
-                l2_scale=0.0,
-                bn_momentum=0.99,
-                bn_epsilon=1e-8,
-                kernel_initializer=conv_init,
-                use_bias=True,
-            )
-        x = layers.MaxPooling2D(2, strides=2, padding="same", name=f"pool{b}")(x)
-    outputs = dense_head(
-        x,
-        tuple(fc_units),
-        n_classes,
-        l2_scale=l2_fc,
-        dropout=fc_dropout,
-        input_dropout=fc_dropout,
-        bn_momentum=0.9,
-        bn_epsilon=1e-8,
-        logits_initializer=keras.initializers.VarianceScaling(1.0, distribution="truncated_normal"),
-        use_bias=True,
+    return build_vgg(
+        "vgg16_study",
+        vgg_blocks(STUDY_BLOCKS),
+        input_size=input_size,
+        n_classes=n_classes,
+        fc_units=fc_units,
+        width=width,
+        conv={
+            "l2_scale": 0.0,
+            "bn_momentum": 0.99,
+            "bn_epsilon": 1e-8,
+            "kernel_initializer": keras.initializers.TruncatedNormal(stddev=5e-2),
+            "use_bias": True,
+        },
+        head={
+            "l2_scale": l2_fc,
+            "dropout": fc_dropout,
+            "input_dropout": fc_dropout,
+            "bn_momentum": 0.9,
+            "bn_epsilon": 1e-8,
+            "logits_initializer": keras.initializers.VarianceScaling(
+                1.0, distribution="truncated_normal"
+            ),
+            "use_bias": True,
+        },
     )
-    return keras.Model(inputs, outputs, name="vgg16_study")

@@ -14,33 +14,34 @@ fc2 2048 (each with batch norm, ReLU and dropout 0.5) and the logits. L2 regular
 :func:`mammo_lib.models.blocks.l2`). Initialisers follow the original: truncated normal
 (stddev 0.05) for convolutions, He for fc1/fc2, LeCun for the logits. Conv batch norm uses
 momentum 0.99 and epsilon 1e-8, fc batch norm momentum 0.9. The biases the original put
-before each batch norm are left out: batch norm's offset absorbs them.
+before each batch norm are left out: batch norm's offset absorbs them. Built by
+:func:`mammo_lib.models.vgg.build_vgg`.
 """
 
 from __future__ import annotations
 
 import keras
-from keras import layers
 
-from mammo_lib.models.blocks import L2_CONV, L2_FC, conv_bn_relu, dense_head, image_input
+from mammo_lib.models.blocks import L2_CONV, L2_FC
 from mammo_lib.models.registry import register_model
+from mammo_lib.models.vgg import Conv, Pool, build_vgg
 
-#: (layer name, filters, stride) per convolution, and where the pools go.
-_PLAN: tuple[tuple[str, int, int] | tuple[str, int], ...] = (
-    ("conv1", 32, 2),
-    ("conv1_1", 32, 1),
-    ("conv1_2", 32, 1),
-    ("pool1", 3),
-    ("conv2_1", 64, 1),
-    ("conv2_2", 64, 1),
-    ("pool2", 2),
-    ("conv3_1", 128, 1),
-    ("conv3_2", 128, 1),
-    ("pool3", 2),
-    ("conv4", 256, 1),
-    ("pool4", 2),
-    ("conv5", 512, 1),
-    ("pool5", 2),
+#: The convolutions and pools of model 1.0.0.35, in order.
+PLAN: tuple[Conv | Pool, ...] = (
+    Conv("conv1", 32, stride=2),
+    Conv("conv1_1", 32),
+    Conv("conv1_2", 32),
+    Pool("pool1", 3),
+    Conv("conv2_1", 64),
+    Conv("conv2_2", 64),
+    Pool("pool2"),
+    Conv("conv3_1", 128),
+    Conv("conv3_2", 128),
+    Pool("pool3"),
+    Conv("conv4", 256),
+    Pool("pool4"),
+    Conv("conv5", 512),
+    Pool("pool5"),
 )
 
 
@@ -81,37 +82,26 @@ def build_vgg_lite(
     keras.Model
         Named ``"vgg_lite"``; float ``[N, input_size, input_size, 1]`` -> ``[N, n_classes]``.
     """
-    inputs = image_input(input_size)
-    x = inputs
-    conv_init = keras.initializers.TruncatedNormal(stddev=0.05)
-    for step in _PLAN:
-        if step[0].startswith("pool"):
-            name, size = step
-            x = layers.MaxPooling2D(size, strides=2, padding="same", name=name)(x)
-            if pool_dropout:
-                x = layers.Dropout(pool_dropout, name=f"{name}_drop")(x)
-        else:
-            name, filters, stride = step
-            x = conv_bn_relu(
-                x,
-                max(1, round(filters * width)),
-                3,
-                name,
-                strides=stride,
-                l2_scale=l2_conv,
-                bn_momentum=bn_momentum,
-                bn_epsilon=1e-8,
-                kernel_initializer=conv_init,
-            )
-    outputs = dense_head(
-        x,
-        tuple(fc_units),
-        n_classes,
-        l2_scale=l2_fc,
-        dropout=fc_dropout,
-        input_dropout=fc_dropout,
-        bn_momentum=0.9,
-        bn_epsilon=1e-8,
-        logits_initializer="lecun_normal",
+    return build_vgg(
+        "vgg_lite",
+        PLAN,
+        input_size=input_size,
+        n_classes=n_classes,
+        fc_units=fc_units,
+        width=width,
+        pool_dropout=pool_dropout,
+        conv={
+            "l2_scale": l2_conv,
+            "bn_momentum": bn_momentum,
+            "bn_epsilon": 1e-8,
+            "kernel_initializer": keras.initializers.TruncatedNormal(stddev=0.05),
+        },
+        head={
+            "l2_scale": l2_fc,
+            "dropout": fc_dropout,
+            "input_dropout": fc_dropout,
+            "bn_momentum": 0.9,
+            "bn_epsilon": 1e-8,
+            "logits_initializer": "lecun_normal",
+        },
     )
-    return keras.Model(inputs, outputs, name="vgg_lite")

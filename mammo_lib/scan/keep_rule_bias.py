@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from mammo_lib.extract.normals import KeepRule, tile_stats
-from mammo_lib.scan.predict import ScanPrediction
+from mammo_lib.scan.predictor import ScanPrediction
 
 
 def cell_keep_table(

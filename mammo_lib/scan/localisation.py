@@ -32,7 +32,7 @@ from scipy import ndimage
 
 from mammo_lib.imaging.read import read_scan
 from mammo_lib.scan.fcn import DEFAULT_TOP_K, scan_score
-from mammo_lib.scan.predict import Predictor, ScanPrediction, predict_scan
+from mammo_lib.scan.predictor import Predictor, ScanPrediction, predict_scan
 from mammo_lib.scan.regions import MapGeometry, find_regions
 
 if TYPE_CHECKING:
@@ -274,7 +274,7 @@ def _case_from_prediction(
     )
 
 
-def synthetic_cases(
+def map_synthetic_scans(
     predictor: Predictor,
     tree_root: str | os.PathLike[str] | SyntheticTree,
     *,
@@ -299,7 +299,7 @@ def synthetic_cases(
         (:func:`mammo_lib.sources.ddsm.read_view`: LJPEG through the digitizer's
         optical-density calibration).
     method
-        ``"fcn"`` or ``"sliding"`` (see :func:`mammo_lib.scan.predict.predict_scan`).
+        ``"fcn"`` or ``"sliding"`` (see :func:`mammo_lib.scan.predictor.predict_scan`).
     progress
         Show a progress bar.
 
@@ -365,7 +365,7 @@ def mias_cases(
     pixel_spacing_mm
         mini-MIAS pixel edge (0.2 mm).
     method
-        ``"fcn"`` or ``"sliding"`` (see :func:`mammo_lib.scan.predict.predict_scan`).
+        ``"fcn"`` or ``"sliding"`` (see :func:`mammo_lib.scan.predictor.predict_scan`).
     progress
         Show a progress bar.
     """

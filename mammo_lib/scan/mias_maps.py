@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from mammo_lib.scan.localisation import LocalisationCase, mias_cases
-from mammo_lib.scan.predict import Predictor, ScanPrediction
+from mammo_lib.scan.predictor import Predictor, ScanPrediction
 from mammo_lib.sources.mias import PIXEL_SIZE_MM, MiasData
 
 

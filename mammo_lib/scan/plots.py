@@ -12,7 +12,7 @@ from matplotlib.image import AxesImage
 from matplotlib.patches import Circle, Rectangle
 
 from mammo_lib.scan.localisation import Lesion
-from mammo_lib.scan.predict import ScanPrediction
+from mammo_lib.scan.predictor import ScanPrediction
 
 
 def plot_heatmap(

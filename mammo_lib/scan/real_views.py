@@ -1,7 +1,7 @@
 """Real full-field views mapped with a run, matched to their CBIS-DDSM case-table rows.
 
 :func:`map_views` reads each DICOM (header checked first, see :mod:`mammo_lib.scan.scale`),
-maps it with :func:`mammo_lib.scan.predict.predict_scan` and finds its case-table rows by
+maps it with :func:`mammo_lib.scan.predictor.predict_scan` and finds its case-table rows by
 Study/Series UID (:func:`mammo_lib.sources.cbis_ddsm.match_case_rows`; the sample files'
 names are not TCIA's). :func:`plot_view_maps` draws the maps with a colour bar and the tissue
 mask's outline. The flagged share of breast tissue is the fraction of the tissue mask's map
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from mammo_lib.imaging.read import read_scan
-from mammo_lib.scan.predict import Predictor, ScanPrediction, predict_scan
+from mammo_lib.scan.predictor import Predictor, ScanPrediction, predict_scan
 from mammo_lib.scan.scale import check_scan_header
 
 #: Case-table columns shown beside the maps.
@@ -75,7 +75,7 @@ def map_views(
         Full-field DICOM views.
     pixel_spacing_mm
         Spacing of views whose header states none (None: the default of
-        :func:`mammo_lib.scan.predict.assumed_spacing`, 0.05 mm for a DICOM).
+        :func:`mammo_lib.scan.predictor.assumed_spacing`, 0.05 mm for a DICOM).
     table
         The case tables (None: read through the registry).
     """

@@ -168,7 +168,7 @@ def train_on_rows(
 
     A share of the women of `rows` (``recipe.val_fraction``) is the validation split. The run
     folder's ``config.json`` records the tiles' ``pixel_spacing_mm`` so that
-    :class:`mammo_lib.scan.predict.Predictor` maps scans at the training scale.
+    :class:`mammo_lib.scan.predictor.Predictor` maps scans at the training scale.
     """
     from mammo_lib.train.run import ensure_trained
 
@@ -285,7 +285,7 @@ def ensure_mias_detector(config: MiasRecipe | None = None, *, progress: bool = T
     ``pixel_spacing_mm`` (mm per model-input pixel), ``input_size``, ``threshold`` (the
     P(abnormal) maximising Youden's J on the validation tiles), ``trained_on``, ``labels``
     (``"binary"``) and ``purpose``. Loadable by :func:`mammo_lib.train.run.load_run` and
-    :meth:`mammo_lib.scan.predict.Predictor.from_run`.
+    :meth:`mammo_lib.scan.predictor.Predictor.from_run`.
 
     Parameters
     ----------

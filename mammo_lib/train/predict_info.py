@@ -2,7 +2,7 @@
 
 A run's model saw tiles of ``input_size`` pixels, each cut from scans of ``source_spacing_mm``
 as ``crop_size_px`` scan pixels, so one model input pixel is ``pixel_spacing_mm`` of tissue.
-:mod:`mammo_lib.scan.predict` resamples a scan to that scale; without it the map is computed
+:mod:`mammo_lib.scan.predictor` resamples a scan to that scale; without it the map is computed
 at the wrong scale and nothing looks wrong. The file therefore travels with the run: a run
 folder copied to another machine, without its dataset, still predicts at the right scale.
 
@@ -72,7 +72,7 @@ class PredictInfo:
 
     ``source_spacing_mm``, ``source_format`` and ``crop_size_px`` are None when the writer did
     not record them (prediction then assumes per file format, see
-    :func:`mammo_lib.scan.predict.assumed_spacing`).
+    :func:`mammo_lib.scan.predictor.assumed_spacing`).
     """
 
     pixel_spacing_mm: float

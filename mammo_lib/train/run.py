@@ -376,7 +376,7 @@ def train(
         Extra Keras callbacks (after the run's own).
     run_info
         Extra top-level entries for ``config.json`` (e.g. ``pixel_spacing_mm``, read by
-        :func:`mammo_lib.scan.predict.training_scale`); not part of the hash.
+        :func:`mammo_lib.scan.predictor.training_scale`); not part of the hash.
 
     Returns
     -------

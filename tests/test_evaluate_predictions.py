@@ -10,7 +10,7 @@ import pytest
 
 from mammo_lib.dataset.folder import write_shard_manifest
 from mammo_lib.dataset.tfrecord import write_shard
-from mammo_lib.evaluate.predict import (
+from mammo_lib.evaluate.predictions import (
     predict_tiles,
     probabilities,
     read_predictions,
@@ -101,7 +101,7 @@ def test_predict_tiles_missing_split(dataset: Path) -> None:
 
 
 def test_scan_predictions_aggregate(dataset: Path) -> None:
-    from mammo_lib.evaluate.predict import scan_predictions
+    from mammo_lib.evaluate.predictions import scan_predictions
 
     table = predict_tiles(_tiny_model(40, 2), dataset, "test")
     scans = scan_predictions(table)

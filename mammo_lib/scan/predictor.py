@@ -1,16 +1,8 @@
-"""Whole-scan prediction with a trained run: read a scan, resample it, map it, write results.
+"""Whole-scan prediction with a trained run: resample a scan to the training scale and map it.
 
-For each scan :func:`predict_scan` gives a :class:`ScanPrediction`, and
-:func:`write_prediction` writes three files named after the scan:
-
-``<stem>.heatmap.png``
-    The scan (downscaled for display) with the probability map overlaid and the regions at or
-    above the threshold outlined.
-``<stem>.map.npy``
-    The probability map, float32 ``(rows, cols)``, one cell per map step.
-``<stem>.json``
-    Scan-level probability, threshold, regions (boxes in scan pixel coordinates with their
-    peak probability) and the geometry needed to place the map on the scan.
+For each scan, read by :func:`mammo_lib.imaging.read.read_scan`, :func:`predict_scan` gives a
+:class:`ScanPrediction` (the probability map, the scan-level score and the regions at or above
+the threshold); :func:`mammo_lib.scan.prediction_files.write_prediction` writes it to files.
 
 Scale. A run's model saw tiles cut as ``crop_size`` scan pixels resized to ``image_size``
 (the study: 598 -> 299 on CBIS-DDSM scans of about 0.05 mm; mini-MIAS: 116 -> 64 px at
@@ -21,7 +13,8 @@ assumed. A scan is resampled from its own pixel spacing (the DICOM header's
 ``PixelSpacing`` or ``ImagerPixelSpacing``, checked by :mod:`mammo_lib.scan.scale`), else
 the caller's value, else :func:`assumed_spacing` (DICOM without a spacing: DDSM-digitised
 film, 0.05 mm; PGM: mini-MIAS, 0.2 mm; a scan in the training scans' own format: theirs) to
-the training scale. Every choice is in the JSON.
+the training scale (:func:`mammo_lib.imaging.intensity.resample`). Every choice is in the
+JSON.
 
 Grey levels. Scans are read and brought to 8 bits by :func:`mammo_lib.imaging.read.read_scan`,
 the reader the dataset build uses, so the map sees the pixels the tiles were cut from (DDSM
@@ -34,18 +27,15 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import matplotlib
 import numpy as np
-from PIL import Image, ImageDraw
 
 from mammo_lib.imaging.errors import ImageReadError
+from mammo_lib.imaging.intensity import resample
 from mammo_lib.imaging.read import Scan
-from mammo_lib.io import atomic_path
 from mammo_lib.scan.fcn import (
     DEFAULT_SCORE,
     DEFAULT_TOP_K,
@@ -75,8 +65,6 @@ from mammo_lib.train.predict_info import (
 DEFAULT_SOURCE_SPACING_MM = CBIS_DDSM_SPACING_MM
 #: A scan whose tissue mask covers less of the map than this is not scored.
 MIN_TISSUE_FRACTION = 0.01
-#: Longest side of the heatmap overlay image, in pixels.
-OVERLAY_MAX_SIDE = 2048
 
 
 class RunScaleError(ValueError):
@@ -327,17 +315,6 @@ class ScanPrediction:
         }
 
 
-def resample(image: np.ndarray, factor: tuple[float, float]) -> np.ndarray:
-    """Resize a ``uint8`` image by ``(row, col)`` factors (bilinear, antialiased when shrinking,
-    as the tiles were made)."""
-    rows = max(1, round(image.shape[0] * factor[0]))
-    cols = max(1, round(image.shape[1] * factor[1]))
-    if (rows, cols) == image.shape:
-        return image
-    pil = Image.fromarray(np.ascontiguousarray(image), mode="L")
-    return np.asarray(pil.resize((cols, rows), Image.Resampling.BILINEAR))
-
-
 def border_margin(fcn: FullyConvolutional) -> tuple[int, int]:
     """Zero border (model pixels per side) that lets windows centre on the scan's edges.
 
@@ -547,113 +524,3 @@ def predict_scan(
         no_score_reason=reason,
         warnings=notes,
     )
-
-
-def overlay(prediction: ScanPrediction, max_side: int = OVERLAY_MAX_SIDE) -> Image.Image:
-    """Return the scan with the probability map (colour, transparent where low) and the regions.
-
-    The map is drawn over the cells' footprints (see :mod:`mammo_lib.scan.regions`),
-    bilinearly interpolated; alpha grows with probability so that low values leave the scan
-    visible. Regions at or above the threshold are outlined in cyan.
-    """
-    scan = prediction.scan.image
-    d = min(1.0, max_side / max(scan.shape))
-    size = (max(1, round(scan.shape[1] * d)), max(1, round(scan.shape[0] * d)))
-    base = Image.fromarray(scan, mode="L").resize(size, Image.Resampling.BILINEAR).convert("RGBA")
-    top, left, bottom, right = (
-        v * d for v in prediction.geometry.footprint_extent(prediction.prob_map.shape)
-    )
-    width, height = max(1, round(right - left)), max(1, round(bottom - top))
-    heat = Image.fromarray(prediction.prob_map.astype(np.float32), mode="F")
-    heat = np.clip(np.asarray(heat.resize((width, height), Image.Resampling.BILINEAR)), 0, 1)
-    rgba = matplotlib.colormaps["turbo"](heat)
-    rgba[..., 3] = 0.65 * heat
-    layer = Image.new("RGBA", size, (0, 0, 0, 0))
-    layer.paste(
-        Image.fromarray((rgba * 255).astype(np.uint8), mode="RGBA"), (round(left), round(top))
-    )
-    out = Image.alpha_composite(base, layer)
-    draw = ImageDraw.Draw(out)
-    _caption(draw, prediction, size)
-    for region in prediction.regions:
-        r0, c0, r1, c1 = (v * d for v in region.box)
-        draw.rectangle([c0, r0, c1, r1], outline=(0, 255, 255, 255), width=max(2, round(4 * d)))
-        draw.text((c0 + 4, r0 + 4), f"{region.peak_probability:.2f}", fill=(0, 255, 255, 255))
-    return out.convert("RGB")
-
-
-def _caption(draw: ImageDraw.ImageDraw, prediction: ScanPrediction, size: tuple[int, int]) -> None:
-    """Write the score, the model's training data and its purpose along the image's bottom."""
-    from PIL import ImageFont
-
-    height = max(10, round(size[1] / 70))
-    font = ImageFont.load_default(size=height)
-    info = prediction.info
-    score = (
-        f"p = {prediction.score:.3f}"
-        if prediction.score is not None
-        else f"no score: {prediction.no_score_reason}"
-    )
-    import textwrap
-
-    per_line = max(20, int(size[0] / (0.55 * height)))
-    text = f"{score}; model trained on {info.get('trained_on') or 'unknown data'}"
-    lines = textwrap.wrap(text, per_line) + [str(info.get("purpose", PURPOSE)).upper()]
-    y = size[1] - len(lines) * (height + 4) - 4
-    for line in lines:
-        draw.text(
-            (6, y),
-            line,
-            fill=(255, 255, 0, 255),
-            font=font,
-            stroke_width=1,
-            stroke_fill=(0, 0, 0, 255),
-        )
-        y += height + 4
-
-
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    with atomic_path(path) as tmp:
-        write(tmp)
-
-
-def write_prediction(
-    prediction: ScanPrediction, out_dir: str | os.PathLike[str], stem: str | None = None
-) -> dict[str, Path]:
-    """Write ``<stem>.heatmap.png``, ``<stem>.map.npy`` and ``<stem>.json`` atomically.
-
-    Parameters
-    ----------
-    prediction
-        From :func:`predict_scan`.
-    out_dir
-        Output folder (created).
-    stem
-        File name stem; default the scan's file name without its suffix.
-
-    Returns
-    -------
-    dict
-        ``{"heatmap": path, "map": path, "json": path}``.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = stem or prediction.scan.path.stem
-    paths = {
-        "heatmap": out / f"{stem}.heatmap.png",
-        "map": out / f"{stem}.map.npy",
-        "json": out / f"{stem}.json",
-    }
-
-    def save_map(tmp: Path) -> None:
-        with open(tmp, "wb") as handle:
-            np.save(handle, prediction.prob_map.astype(np.float32))
-
-    _atomic(
-        paths["heatmap"], lambda tmp: overlay(prediction).save(tmp, format="PNG", compress_level=1)
-    )
-    _atomic(paths["map"], save_map)
-    summary = prediction.to_dict()
-    summary["files"] = {k: p.name for k, p in paths.items()}
-    _atomic(paths["json"], lambda tmp: tmp.write_text(json.dumps(summary, indent=2) + "\n"))
-    return paths
