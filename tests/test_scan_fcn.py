@@ -234,7 +234,7 @@ def test_default_refine() -> None:
     from mammo_lib.scan.fcn import default_refine
 
     fcn = to_fully_convolutional(vgg_like("same"))  # stride 8, tile 37
-    assert default_refine(fcn) == 1  # 8 * 4 <= 37
+    assert default_refine(fcn) == 1  # 8 * 3 <= 37
     assert default_refine(fcn, cells_per_tile=8) == 2
     with pytest.raises(ValueError, match="divisor"):
         probability_map(fcn, _image((40, 40)), refine=3)
@@ -250,3 +250,14 @@ def test_tile_difference_is_rounding_for_a_faithful_conversion_only() -> None:
     assert tile_difference(other, fcn, n_tiles=8, seed=0) > 1e-3
     with pytest.raises(ValueError, match="n_tiles"):
         tile_difference(model, fcn, n_tiles=0)
+
+
+def test_default_refine_of_the_vgg_lite_tile_sizes() -> None:
+    from mammo_lib.models import build_model
+    from mammo_lib.scan.fcn import default_refine
+
+    expected = {299: 1, 128: 2, 96: 2, 64: 4}  # stride 64: steps 64, 32, 32, 16 pixels
+    for size, f in expected.items():
+        classifier = build_model("vgg_lite", input_size=size, n_classes=2, width=0.125)
+        fcn = to_fully_convolutional(classifier)
+        assert fcn.stride == 64 and default_refine(fcn) == f, size

@@ -108,7 +108,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         metavar="F",
         help="shift-and-stitch factor: a map step of stride/F (default: the smallest power of "
-        "two giving at most a quarter tile)",
+        "two giving at most a third of a tile)",
     )
     parser.add_argument(
         "--method",

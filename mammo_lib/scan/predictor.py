@@ -180,8 +180,8 @@ class Predictor:
             Probability threshold for regions; None takes the run's (``predict.json``).
         refine
             Shift-and-stitch factor of the map (see :func:`mammo_lib.scan.fcn.probability_map`);
-            None: :func:`mammo_lib.scan.fcn.default_refine` (a map step of at most a quarter
-            tile).
+            None: :func:`mammo_lib.scan.fcn.default_refine` (a map step of at most a third
+            of a tile).
 
         Raises
         ------
