@@ -191,3 +191,21 @@ def test_dicom_kind_by_header_and_content(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="plain.dcm"):
         dicom_kind(plain)
+
+
+def test_header_is_read_without_pixels_and_dicom_is_told_apart(tmp_path: Path) -> None:
+    from mammo_lib.imaging.dicom import is_dicom, read_dicom_header
+
+    path = write_dicom(tmp_path / "scan.bin", _random((16, 12), 12), bits=12, Modality="CT")
+    assert is_dicom(path)  # the DICM marker, whatever the suffix
+    header = read_dicom_header(path)
+    assert header.Modality == "CT" and (header.Rows, header.Columns) == (16, 12)
+    assert "PixelData" not in header
+    png = tmp_path / "scan.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    assert not is_dicom(png)
+    bare = tmp_path / "bare.dcm"
+    bare.write_bytes(b"no preamble here")
+    assert is_dicom(bare)  # by its suffix, so that reading it fails loudly, not silently
+    with pytest.raises(ImageReadError, match="missing.dcm"):
+        is_dicom(tmp_path / "missing.dcm")

@@ -25,7 +25,7 @@ from pydicom.pixels import apply_modality_lut, apply_voi_lut, pixel_array
 
 from mammo_lib.imaging.errors import ImageReadError
 
-__all__ = ["ImageReadError", "output_range", "read_dicom"]
+__all__ = ["ImageReadError", "is_dicom", "output_range", "read_dicom", "read_dicom_header"]
 
 _READ_ERRORS = (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError)
 
@@ -66,6 +66,41 @@ def output_range(ds: Dataset, *, apply_voi: bool = False) -> tuple[float, float]
     intercept = float(ds.get("RescaleIntercept", 0) or 0)
     ends = sorted((low * slope + intercept, high * slope + intercept))
     return ends[0], ends[1]
+
+
+#: File name suffixes taken as DICOM even without the 128-byte preamble and ``DICM``.
+DICOM_SUFFIXES = (".dcm", ".dicom", ".dic")
+
+
+def is_dicom(path: str | os.PathLike[str]) -> bool:
+    """Whether `path` is a DICOM file: the ``DICM`` marker after the preamble, or a DICOM
+    suffix (files written without a preamble).
+
+    Raises
+    ------
+    ImageReadError
+        When the file cannot be opened; the message names it.
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(132)
+    except OSError as exc:
+        raise ImageReadError(path, f"cannot open ({exc.strerror or exc})") from exc
+    return head[128:132] == b"DICM" or os.fspath(path).lower().endswith(DICOM_SUFFIXES)
+
+
+def read_dicom_header(path: str | os.PathLike[str]) -> Dataset:
+    """The data set of a DICOM file without its pixel data (for checks before decoding).
+
+    Raises
+    ------
+    ImageReadError
+        When the header cannot be read; the message names the file.
+    """
+    try:
+        return pydicom.dcmread(path, stop_before_pixels=True, force=True)
+    except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
+        raise ImageReadError(path, f"unreadable DICOM header ({exc})") from exc
 
 
 def read_dicom(path: str | os.PathLike[str], *, apply_voi: bool = False) -> np.ndarray:

@@ -24,6 +24,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from mammo_lib.imaging.dicom import is_dicom, read_dicom_header
 from mammo_lib.imaging.errors import ImageReadError
 
 #: Finest plausible mammogram pixel spacing (mm): full-field detectors are 50-100 microns,
@@ -111,24 +112,14 @@ def check_scan_header(path: str | os.PathLike[str], *, force: bool = False) -> H
     ------
     NotMammographyError
         A DICOM whose modality is not ``MG`` (CT, OT, ...), unless `force`.
-    mammo_lib.sources.report.ImageReadError
-        An unreadable header, a malformed spacing, or a spacing outside the plausible range.
+    mammo_lib.imaging.errors.ImageReadError
+        An unopenable file, an unreadable header, a malformed spacing, or a spacing outside
+        the plausible range.
     """
     path = Path(path)
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(132)
-    except OSError as exc:
-        raise ImageReadError(path, f"cannot open ({exc.strerror or exc})") from exc
-    if head[128:132] != b"DICM" and path.suffix.lower() not in (".dcm", ".dicom", ".dic"):
+    if not is_dicom(path):
         return HeaderCheck(path)
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
-    try:
-        ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
-    except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
-        raise ImageReadError(path, f"unreadable DICOM header ({exc})") from exc
+    ds = read_dicom_header(path)
     modality = str(ds.get("Modality", "") or "").strip() or None
     note = None
     if modality != MAMMOGRAPHY_MODALITY:
