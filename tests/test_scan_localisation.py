@@ -146,6 +146,30 @@ def test_cases_from_a_synthetic_tree_and_real_mias(tmp_path) -> None:
     assert table["n_lesions"].iloc[0] == 1 + sum(len(c.lesions) for c in cases)
 
 
+def test_mias_maps_of_the_tissue_box_keep_the_tissue_cells(tmp_path) -> None:
+    """``crop_to_tissue`` on real MIAS films (as the held-out maps of chapter 09 use it):
+    the tissue cells' values and the lesions kept, nothing outside the tissue."""
+    from test_predict import write_tiny_run
+
+    from mammo_lib.scan.localisation import mias_cases
+    from mammo_lib.scan.predictor import Predictor
+    from mammo_lib.sources.mias import load_mias
+
+    predictor = Predictor.from_run(write_tiny_run(tmp_path))
+    mias = load_mias()
+    refnums = ["mdb028", "mdb003"]
+    full, _ = mias_cases(predictor, mias, refnums)
+    cropped, predictions = mias_cases(predictor, mias, refnums, crop_to_tissue=True)
+    for a, b in zip(full, cropped, strict=True):
+        r0, c0, r1, c1 = predictions[b.scan_id].info["mapped_window_cells"]
+        assert 0 <= r0 < r1 <= b.prob_map.shape[0] and 0 <= c0 < c1 <= b.prob_map.shape[1]
+        inside = b.tissue
+        assert inside is not None and inside.any()
+        assert np.abs(a.prob_map[inside] - b.prob_map[inside]).max() < 0.02
+        assert not b.prob_map[~inside].any()
+        assert a.lesions == b.lesions
+
+
 def test_chance_hit_fraction() -> None:
     from mammo_lib.scan.localisation import chance_hit_fraction
 

@@ -350,6 +350,7 @@ def mias_cases(
     *,
     pixel_spacing_mm: float = 0.2,
     method: Literal["fcn", "sliding"] = "fcn",
+    crop_to_tissue: bool = False,
     progress: bool = False,
 ) -> tuple[list[LocalisationCase], dict[str, ScanPrediction]]:
     """Map mini-MIAS scans; lesions are the annotated circles (lines without one are left out).
@@ -366,6 +367,10 @@ def mias_cases(
         mini-MIAS pixel edge (0.2 mm).
     method
         ``"fcn"`` or ``"sliding"`` (see :func:`mammo_lib.scan.predictor.predict_scan`).
+    crop_to_tissue
+        Map only the breast's bounding box with a tile of context (as ``mammo predict``
+        does; a MIAS film is mostly background): the tissue cells are the same, the
+        unmasked ``raw_map`` is 0 outside the box.
     progress
         Show a progress bar.
     """
@@ -377,7 +382,13 @@ def mias_cases(
     predictions: dict[str, ScanPrediction] = {}
     for refnum in tqdm(list(refnums), desc="mapping MIAS", disable=not progress):
         scan = read_scan(mias.path(refnum))
-        prediction = predict_scan(predictor, scan, pixel_spacing_mm=pixel_spacing_mm, method=method)
+        prediction = predict_scan(
+            predictor,
+            scan,
+            pixel_spacing_mm=pixel_spacing_mm,
+            method=method,
+            crop_to_tissue=crop_to_tissue,
+        )
         lesions = []
         for line in mias.lines(refnum).itertuples(index=False):
             if np.isnan(line.x) or np.isnan(line.y) or np.isnan(line.radius):

@@ -57,6 +57,9 @@ def map_held_out(
 ) -> tuple[list[LocalisationCase], dict[str, ScanPrediction]]:
     """Map every scan with the model of its own fold, which never saw its woman.
 
+    Only the breast's bounding box, with a tile of context, is mapped (a MIAS film is mostly
+    background; cells outside the tissue are 0 either way).
+
     Parameters
     ----------
     run_dirs
@@ -83,7 +86,12 @@ def map_held_out(
             continue
         predictor = Predictor.from_run(Path(run_dir), refine=refine)
         c, p = mias_cases(
-            predictor, mias, refnums, pixel_spacing_mm=PIXEL_SIZE_MM, progress=progress
+            predictor,
+            mias,
+            refnums,
+            pixel_spacing_mm=PIXEL_SIZE_MM,
+            crop_to_tissue=True,
+            progress=progress,
         )
         cases += c
         predictions |= p
