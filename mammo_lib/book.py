@@ -16,6 +16,7 @@ is an error, never silently ignored.
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import json
 import os
@@ -24,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -272,8 +274,30 @@ def _run_key(source: Path, parameters: dict[str, Any], library: str) -> str:
 KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", "TQDM_DISABLE": "1"}
 
 #: ipykernel forwards what native libraries write to the process's stderr (TensorFlow's and
-#: CUDA's start-up lines) into the cell's output; off, those lines go to the build's terminal.
-KERNEL_ARGUMENTS = ["--IPKernelApp.capture_fd_output=False"]
+#: CUDA's start-up lines, which TF_CPP_MIN_LOG_LEVEL does not reach) into the cell's output;
+#: off, those lines go to the kernel's stderr, which :func:`kernel_log` sends to a file. The
+#: kernel's own log is kept to errors: ipykernel 7 warns on every start that its 127.0.0.1
+#: TCP sockets are unencrypted, one line per chapter that says nothing about it.
+KERNEL_ARGUMENTS = ["--IPKernelApp.capture_fd_output=False", "--IPKernelApp.log_level=ERROR"]
+
+
+@contextlib.contextmanager
+def kernel_log(path: Path) -> Iterator[Path]:
+    """Send this process's standard error (file descriptor 2), and so that of the kernels it
+    starts, to `path` while the block runs; the terminal keeps the build's own lines."""
+    sys.stderr.flush()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    saved = os.dup(2)
+    try:
+        with open(path, "wb") as log:
+            os.dup2(log.fileno(), 2)
+            try:
+                yield path
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
 
 
 def execute_notebook(
@@ -285,6 +309,9 @@ def execute_notebook(
     timeout: int | None = None,
 ) -> float:
     """Convert a py:percent notebook and execute it with papermill; return the seconds taken.
+
+    What the kernel writes to its standard error (native libraries' start-up lines) goes to
+    `output` with the suffix ``.log``, not to the terminal.
 
     Raises
     ------
@@ -304,20 +331,27 @@ def execute_notebook(
     start = time.perf_counter()
     saved = {name: os.environ.get(name) for name in KERNEL_ENV}
     os.environ.update(KERNEL_ENV)
+    log = output.with_suffix(".log")
     try:
-        papermill.execute_notebook(
-            str(converted),
-            str(output),
-            parameters=parameters,
-            cwd=str(cwd),
-            kernel_name="python3",
-            progress_bar=False,
-            execution_timeout=timeout,
-            coalesce_streams=True,
-            extra_arguments=KERNEL_ARGUMENTS,
-        )
+        with kernel_log(log):
+            papermill.execute_notebook(
+                str(converted),
+                str(output),
+                parameters=parameters,
+                cwd=str(cwd),
+                kernel_name="python3",
+                progress_bar=False,
+                execution_timeout=timeout,
+                coalesce_streams=True,
+                extra_arguments=KERNEL_ARGUMENTS,
+            )
     except papermill.PapermillExecutionError as err:
-        raise NotebookFailed(f"{source}: {err.ename}: {err.evalue} (see {output})") from err
+        raise NotebookFailed(
+            f"{source}: {err.ename}: {err.evalue} (see {output}; kernel log {log})"
+        ) from err
+    except Exception:
+        print(f"[book] {source.name}: failed; the kernel's log is {log}", file=sys.stderr)
+        raise
     finally:
         if output.is_file():
             show_parameters_used(output, parameters)

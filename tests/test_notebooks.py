@@ -24,6 +24,7 @@ from mammo_lib.book import (
     NotebookRun,
     chapter_title,
     execute_all,
+    kernel_log,
     log_lines,
     render,
     stage,
@@ -155,6 +156,19 @@ def test_staging_turns_links_into_left_out_chapters_into_plain_words(tmp_path: P
     )
 
 
+def test_kernel_stderr_goes_to_the_chapters_log_not_the_terminal(tmp_path: Path, capfd) -> None:
+    """What a started process writes to its standard error (as a chapter's kernel does with
+    TensorFlow's start-up lines) lands in the log file; the terminal gets it back after."""
+    import sys
+
+    log = tmp_path / "executed" / "06_training.log"
+    with kernel_log(log):
+        subprocess.run([sys.executable, "-c", "import os; os.write(2, b'I0000 port.cc] x\\n')"])
+    subprocess.run([sys.executable, "-c", "import os; os.write(2, b'after\\n')"])
+    assert log.read_text() == "I0000 port.cc] x\n"
+    assert capfd.readouterr().err == "after\n"
+
+
 @pytest.fixture(scope="session")
 def ci_book(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, NotebookRun]]:
     """Execute every chapter once with the ci profile, in a copy of the book's sources."""
@@ -174,6 +188,7 @@ def test_chapter_executes_with_ci_profile_and_draws_its_figures(
 ) -> None:
     run = ci_book[1][name]
     assert run.error is None, run.error
+    assert run.output.with_suffix(".log").is_file(), "the kernel's stderr has no log file"
     notebook = nbformat.read(run.output, as_version=4)
     figures = [c for c in notebook.cells if "figure" in c.metadata.get("mystnb", {})]
     for cell in figures:
