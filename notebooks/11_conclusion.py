@@ -78,9 +78,12 @@ book_table(
 # * - Figure 1: architecture of model 1.0.0.35
 #   - {numref}`fig-06-architecture`, drawn from the Keras model
 #   - (none)
-# * - Figures 2-4
-#   - not matched: the project's notes do not record what they show
-#   - —
+# * - Figures 2-4: not identified. The versions of the study's text readable here number
+#     them differently: an earlier one uses 2-4 for the training curves that the final one
+#     numbers 5-7; a later draft that shares its tables uses them for whole-scan test images
+#     (a true positive and two false positives).
+#   - whole-scan test images: {numref}`fig-09-heatmaps` and {numref}`fig-10-views`
+#   - real MIAS, real CBIS-DDSM
 # * - Figures 5-7: training and validation accuracy and recall per epoch
 #   - {numref}`fig-06-curves` and {numref}`fig-06-weights`
 #   - synthetic
