@@ -16,6 +16,11 @@ scores with the eight flips and quarter turns. Usage::
     .venv/bin/python benchmarks/mias_levers.py --profile quick
     .venv/bin/python benchmarks/mias_levers.py --variants base tta:tta=1 long:epochs=40
     .venv/bin/python benchmarks/mias_levers.py --folds 0 1   # score only these folds' tiles
+    .venv/bin/python benchmarks/mias_levers.py --ensemble --variants s0:seed=0 s1:seed=1
+
+``--ensemble`` adds a line for the mean of all variants' out-of-fold ConvNet probabilities
+(a fold ensemble: every member of a fold was trained on the same women; the variants must
+cut the same tiles).
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ def apply(recipe, changes: dict[str, str]):
 def main() -> None:
     from mammo_lib.config import load_profile
     from mammo_lib.dataset.mias_tiles import ensure_mias_tiles
-    from mammo_lib.evaluate.mias_cv import ensure_mias_cv, paired_auc_table
+    from mammo_lib.evaluate.mias_cv import ensure_mias_cv
     from mammo_lib.train.mias_detector import MiasRecipe
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -69,6 +74,9 @@ def main() -> None:
     parser.add_argument(
         "--folds", type=int, nargs="*", help="score only the tiles of these folds (faster)"
     )
+    parser.add_argument(
+        "--ensemble", action="store_true", help="also score the mean of the variants' scores"
+    )
     args = parser.parse_args()
 
     params = load_profile(args.profile).get("09_real_mias", {})
@@ -77,7 +85,7 @@ def main() -> None:
     classifier = params.get("statistics_classifier", "boosting")
     print(f"CPU: {platform.machine()}, {os.cpu_count()} cores; profile {args.profile}")
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    rows = []
+    rows, members = [], []
     for text in args.variants:
         name, changes = parse_variant(text)
         recipe, tta = apply(base, changes)
@@ -92,19 +100,33 @@ def main() -> None:
             extra = {"tta": True} if tta else {}
             cnn = ensure_mias_cv(data, "convnet", recipe=recipe, progress=False, **cv_kw, **extra)
         minutes = (time.perf_counter() - t0) / 60
-        table = paired_auc_table(cnn, stats, classes=("all",), n_boot=args.n_boot, seed=seed)
-        r = table.iloc[0]
-        rows.append(
-            f"{name:<14} {r.convnet:.3f} [{r.convnet_low:.3f}, {r.convnet_high:.3f}]  "
-            f"{r.statistics:.3f} [{r.statistics_low:.3f}, {r.statistics_high:.3f}]  "
-            f"{r.difference:+.3f} [{r.difference_low:+.3f}, {r.difference_high:+.3f}]  "
-            f"{minutes:6.1f}  {text}"
+        members.append((data.config, cnn))
+        rows.append(line(name, cnn, stats, args.n_boot, seed, f"{minutes:6.1f}  {text}"))
+        print(rows[-1], flush=True)
+    if args.ensemble and len(members) > 1:
+        if len({m[0] for m in members}) > 1:
+            raise SystemExit("--ensemble: the variants cut different tiles")
+        mean = members[0][1].assign(
+            probability=np.mean([m[1]["probability"].to_numpy() for m in members], axis=0)
         )
+        rows.append(line("ensemble", mean, stats, args.n_boot, seed, "     -  mean of the above"))
         print(rows[-1], flush=True)
     print()
     print(f"{'variant':<14} {'ConvNet AUC':<22} {'statistics AUC':<22} {'difference':<25} minutes")
     print("\n".join(rows))
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+def line(name: str, cnn, stats, n_boot: int, seed: int, tail: str) -> str:
+    """One result line: both AUCs and their paired difference with intervals over women."""
+    from mammo_lib.evaluate.mias_cv import paired_auc_table
+
+    r = paired_auc_table(cnn, stats, classes=("all",), n_boot=n_boot, seed=seed).iloc[0]
+    return (
+        f"{name:<14} {r.convnet:.3f} [{r.convnet_low:.3f}, {r.convnet_high:.3f}]  "
+        f"{r.statistics:.3f} [{r.statistics_low:.3f}, {r.statistics_high:.3f}]  "
+        f"{r.difference:+.3f} [{r.difference_low:+.3f}, {r.difference_high:+.3f}]  {tail}"
+    )
 
 
 def some_folds(data, recipe, tta: bool, n_folds: int, seed: int, which: list[int]):

@@ -36,6 +36,7 @@ import pandas as pd
 from myst_nb import glue
 
 from mammo_lib.config import data_mirror
+from mammo_lib.report.tables import book_table
 from mammo_lib.scan.default_model import default_model_run
 from mammo_lib.scan.predictor import Predictor
 from mammo_lib.scan.real_views import ROW_COLUMNS, map_views, plot_view_maps
@@ -104,8 +105,8 @@ if views is not None:
         file=lambda t: t["file"].map(lambda p: Path(p).name)
     )
 else:
-    summary = pd.DataFrame()
-    rows = pd.DataFrame()
+    summary = pd.DataFrame({"file": [f"no real views in {folder}"]})
+    rows = summary
     for key in ("LEFT_CC", "LEFT_MLO", "RIGHT_CC", "RIGHT_MLO"):
         glue(f"c10_flagged_{key}", float("nan"), display=False)
 
@@ -116,11 +117,25 @@ else:
 # matched to the case table by the Study and Series Instance UIDs in its header, which are
 # the second and third parts of the table's `image file path`
 # (`mammo_lib.sources.cbis_ddsm.match_case_rows`). Both right views carry two masses, so they
-# match two rows each. All four views are benign masses in the table; where in the breast
-# those masses lie is not known here.
+# match two rows each ({numref}`tbl-10-rows`). All four views are benign masses in the
+# table; where in the breast those masses lie is not known here.
 
-# %% tags=["hide-input"]
-rows
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
+if views is not None:  # a case id is <type>-<split>_P_<patient>_<side>_<view>
+    parts = rows["case_id"].map(lambda c: str(c).split("_"))
+    rows = rows.assign(
+        view=parts.map(lambda p: " ".join(p[-2:])), patient=parts.map(lambda p: "_".join(p[1:-2]))
+    ).drop(columns="case_id")
+    rows = rows[["view", *(c for c in rows.columns if c != "view")]]
+same = [c for c in rows.columns if len(rows) > 1 and rows[c].nunique(dropna=False) == 1]
+common = "; ".join(f"{c.replace('_', ' ')} {rows[c].iloc[0]}" for c in same)
+book_table(
+    rows.drop(columns=same).rename(columns=lambda c: c.replace("_", " ")),
+    "The case-table rows (real CBIS-DDSM) of the sample views, matched by the Study and "
+    "Series Instance UIDs of each file's header"
+    + (f". The same in every row: {common}." if common else "."),
+    "tbl-10-rows",
+)
 
 # %% [markdown]
 # {numref}`fig-10-views` shows the maps. The share of breast tissue at or above the threshold
@@ -138,11 +153,17 @@ else:
 plt.show()
 
 # %% [markdown]
-# The scan-level probability (the map's maximum inside the tissue) and the flagged share per
-# view:
+# {numref}`tbl-10-summary` gives the scan-level probability (the map's maximum inside the
+# tissue) and the flagged share per view.
 
-# %% tags=["hide-input"]
-summary
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
+book_table(
+    summary.rename(columns=lambda c: c.replace("_", " ")),
+    "The MIAS-trained detector on the four real CBIS-DDSM views: scan probability, the share "
+    "of the breast's map cells at or above the threshold (flagged tissue fraction), the share "
+    "of the map that is breast (tissue fraction), the pixel spacing used and the regions found.",
+    "tbl-10-summary",
+)
 
 # %% [markdown]
 # ## What this shows, and what it does not

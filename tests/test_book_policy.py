@@ -45,6 +45,20 @@ def test_table_cells_render_as_myst(source: Path) -> None:
             assert fmt == "myst", f"{source.name}, cell {i}: book_table without markdown_format"
 
 
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_tables_are_tables_not_glued_figures(source: Path) -> None:
+    """A ``{glue:figure}`` shows a figure (``fig-`` label); a table is a ``book_table``, so
+    Sphinx numbers it as a table, with its caption above and no index column."""
+    for cell in jupytext.read(source).cells:
+        if cell.cell_type != "markdown":
+            continue
+        for block in re.findall(r"\{glue:figure\}[^`]*", cell.source):
+            name = re.search(r":name:\s*(\S+)", block)
+            assert name and name.group(1).startswith("fig-"), (
+                f"{source.name}: a glued figure that is not a figure: {block[:80]!r}"
+            )
+
+
 def test_chapters_link_each_other_instead_of_naming_them() -> None:
     for source in SOURCES:
         notebook = jupytext.read(source)

@@ -155,6 +155,37 @@ def test_fold_training_goes_through_the_shared_trainer() -> None:
     assert np.allclose(views[0], tile_probability(run_dir, tiles), atol=1e-6)
 
 
+@pytest.mark.slow
+def test_a_fold_ensemble_scores_the_mean_of_its_members() -> None:
+    """``ensemble=2``: each fold trains two seeds on its own training women only; a tile's
+    out-of-fold probability is the mean of the two single-model cross-validations."""
+    import dataclasses
+
+    from mammo_lib.dataset.mias_tiles import MiasTileConfig, ensure_mias_tiles
+    from mammo_lib.evaluate.mias_cv import cross_validate_mias
+    from mammo_lib.train.mias_detector import MiasRecipe
+
+    data = ensure_mias_tiles(MiasTileConfig(out_size=32, n_images=24, n_crops=2))
+    single = MiasRecipe(tiles=data.config, epochs=1, width=0.125, fc_units=(16, 16))
+    recipe = dataclasses.replace(single, ensemble=2)
+    assert recipe.members() == [single, dataclasses.replace(single, seed=1)]
+    both = cross_validate_mias(data, n_splits=2, recipe=recipe, progress=False)
+    alone = [
+        cross_validate_mias(data, n_splits=2, recipe=m, progress=False) for m in recipe.members()
+    ]
+    assert (both["n_models"] == 2).all() and (alone[0]["n_models"] == 1).all()
+    mean = (alone[0]["probability"] + alone[1]["probability"]) / 2
+    assert np.allclose(both["probability"], mean, atol=1e-6)
+    assert not np.allclose(alone[0]["probability"], alone[1]["probability"])
+    assert (both["run"] == alone[0]["run"]).all()  # the maps use the first member
+    # every member of a fold was trained without that fold's women
+    for run in both["run"].unique():
+        fold = both.loc[both["run"] == run, "fold"].iloc[0]
+        assert set(both.loc[both["run"] == run, "fold"]) == {fold}
+    with pytest.raises(ValueError, match="ensemble"):
+        MiasRecipe(ensemble=0)
+
+
 def test_dihedral_views_are_the_eight_symmetries_of_a_square() -> None:
     from mammo_lib.train.mias_detector import dihedral_views
 
@@ -180,4 +211,5 @@ def test_the_recipe_is_read_from_chapter_09s_parameters(profile: str) -> None:
     assert recipe.epochs == params["mias_epochs"] and recipe.width == params["mias_width"]
     assert recipe.fc_units == tuple(params["mias_fc_units"])
     assert recipe.val_fraction == params["mias_val_fraction"]
+    assert recipe.ensemble == params.get("mias_ensemble", 1)
     assert MiasRecipe.from_parameters({}) == MiasRecipe()

@@ -66,7 +66,9 @@ def cross_validate_mias(
         Folds and the seed of their assignment.
     recipe
         ConvNet training (default :class:`~mammo_lib.train.mias_detector.MiasRecipe`); its
-        tile settings are those of `data`.
+        tile settings are those of `data`. With ``recipe.ensemble > 1`` every fold trains that
+        many models (:meth:`~mammo_lib.train.mias_detector.MiasRecipe.members`) and a tile's
+        probability is their mean.
     classifier
         ``"logistic"`` or ``"boosting"``, for ``method="statistics"``.
     init_from
@@ -81,7 +83,8 @@ def cross_validate_mias(
     -------
     pandas.DataFrame
         ``data.meta`` with ``fold``, ``probability`` (abnormal, out of fold), ``method`` and,
-        for the ConvNet, ``run`` (the fold's run folder).
+        for the ConvNet, ``run`` (the fold's run folder; of an ensemble, its first member's)
+        and ``n_models``.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
@@ -100,12 +103,18 @@ def cross_validate_mias(
                 scores[test] = model.predict_proba(features[test])[:, 1]
         return meta.assign(fold=folds, probability=scores, method=method)
     recipe = MiasRecipe(tiles=data.config) if recipe is None else recipe
-    run_dirs = train_folds(data, folds, recipe, init_from=init_from, progress=progress)
-    for k, run_dir in enumerate(run_dirs):
-        test = folds == k
-        scores[test] = tile_probability(run_dir, data.tiles[test], tta=tta)
-        runs[test] = str(run_dir)
-    return meta.assign(fold=folds, probability=scores, method=method, run=runs)
+    members = recipe.members()
+    scores[:] = 0.0
+    for i, member in enumerate(members):
+        run_dirs = train_folds(data, folds, member, init_from=init_from, progress=progress)
+        for k, run_dir in enumerate(run_dirs):
+            test = folds == k
+            scores[test] += tile_probability(run_dir, data.tiles[test], tta=tta) / len(members)
+            if i == 0:
+                runs[test] = str(run_dir)
+    return meta.assign(
+        fold=folds, probability=scores, method=method, run=runs, n_models=len(members)
+    )
 
 
 def ensure_mias_cv(data: MiasTiles, method: str = "convnet", **kwargs: object) -> pd.DataFrame:

@@ -46,6 +46,11 @@ class MiasRecipe:
         Share of the training women held out as validation (best epoch, threshold).
     seed
         Seed of the validation split and of training.
+    ensemble
+        Models per fold in cross-validation (:meth:`members`: seeds ``seed`` to
+        ``seed + ensemble - 1``, each with its own validation women), their tile probabilities
+        averaged. Every member of a fold trains on that fold's training women only, so the
+        mean is scored on held-out women like one model.
     """
 
     tiles: MiasTileConfig = field(
@@ -62,6 +67,17 @@ class MiasRecipe:
     augment: bool = True
     val_fraction: float = 0.15
     seed: int = 0
+    ensemble: int = 1
+
+    def __post_init__(self) -> None:
+        if self.ensemble < 1:
+            raise ValueError(f"ensemble must be at least 1, got {self.ensemble}")
+
+    def members(self) -> list[MiasRecipe]:
+        """The single-model recipes of the ensemble: seeds ``seed`` to ``seed + ensemble - 1``."""
+        return [
+            dataclasses.replace(self, seed=self.seed + i, ensemble=1) for i in range(self.ensemble)
+        ]
 
     def train_config(self, data: MiasTiles, **changes: Any) -> TrainConfig:
         """The :class:`TrainConfig` of one run on `data` (``dataset_dir``: its cache folder)."""
@@ -114,6 +130,7 @@ class MiasRecipe:
             "pos_weight": "mias_pos_weight",
             "val_fraction": "mias_val_fraction",
             "seed": "seed",
+            "ensemble": "mias_ensemble",
         }
         values = {f: params[k] for f, k in names.items() if k in params}
         if "fc_units" in values:
