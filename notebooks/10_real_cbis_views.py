@@ -36,7 +36,7 @@ import pandas as pd
 from myst_nb import glue
 
 from mammo_lib.config import data_mirror
-from mammo_lib.report.tables import book_table
+from mammo_lib.report.tables import book_table, constant_columns, format_value
 from mammo_lib.scan.default_model import default_model_run
 from mammo_lib.scan.predictor import Predictor
 from mammo_lib.scan.real_views import ROW_COLUMNS, map_views, plot_view_maps
@@ -121,16 +121,10 @@ else:
 # table; where in the breast those masses lie is not known here.
 
 # %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
-if views is not None:  # a case id is <type>-<split>_P_<patient>_<side>_<view>
-    parts = rows["case_id"].map(lambda c: str(c).split("_"))
-    rows = rows.assign(
-        view=parts.map(lambda p: " ".join(p[-2:])), patient=parts.map(lambda p: "_".join(p[1:-2]))
-    ).drop(columns="case_id")
-    rows = rows[["view", *(c for c in rows.columns if c != "view")]]
-same = [c for c in rows.columns if len(rows) > 1 and rows[c].nunique(dropna=False) == 1]
-common = "; ".join(f"{c.replace('_', ' ')} {rows[c].iloc[0]}" for c in same)
+varying, same = constant_columns(rows)
+common = "; ".join(f"{c.replace('_', ' ')} {format_value(v)}" for c, v in same.items())
 book_table(
-    rows.drop(columns=same).rename(columns=lambda c: c.replace("_", " ")),
+    varying.rename(columns=lambda c: c.replace("_", " ")),
     "The case-table rows (real CBIS-DDSM) of the sample views, matched by the Study and "
     "Series Instance UIDs of each file's header"
     + (f". The same in every row: {common}." if common else "."),

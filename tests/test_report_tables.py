@@ -94,3 +94,13 @@ def test_wide_tables_are_set_compact() -> None:
     wide = book_table(pd.DataFrame({c: [1] for c in "abcdefg"}), "Wide.", "tbl-w").markdown()
     assert ":class:" not in narrow
     assert ":class: table-sm small" in wide.splitlines()
+
+
+def test_constant_columns_are_split_off_for_the_caption() -> None:
+    from mammo_lib.report.tables import constant_columns
+
+    frame = pd.DataFrame({"view": ["CC", "MLO"], "pathology": ["BENIGN"] * 2, "n": [1, 1]})
+    rest, same = constant_columns(frame)
+    assert list(rest.columns) == ["view"] and same == {"pathology": "BENIGN", "n": 1}
+    one = frame.iloc[:1]
+    assert constant_columns(one)[0].equals(one) and constant_columns(one)[1] == {}

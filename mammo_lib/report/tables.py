@@ -196,6 +196,15 @@ def transposed(
     return out.rename_axis("")
 
 
+def constant_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, object]]:
+    """Split off the columns that hold one value in every row (of a table of two or more
+    rows), so that a caption can state them once: returns the rest and ``{column: value}``."""
+    if len(frame) < 2:
+        return frame, {}
+    same = [c for c in frame.columns if frame[c].nunique(dropna=False) == 1]
+    return frame.drop(columns=same), {c: frame[c].iloc[0] for c in same}
+
+
 def book_table(
     frame: pd.DataFrame,
     caption: str,

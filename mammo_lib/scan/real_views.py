@@ -25,7 +25,9 @@ from mammo_lib.scan.scale import check_scan_header
 
 #: Case-table columns shown beside the maps.
 ROW_COLUMNS = (
-    "case_id",
+    "patient_id",
+    "side",
+    "view",
     "abnormality_id",
     "abnormality_type",
     "pathology",
