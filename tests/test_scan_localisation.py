@@ -170,6 +170,22 @@ def test_mias_maps_of_the_tissue_box_keep_the_tissue_cells(tmp_path) -> None:
         assert a.lesions == b.lesions
 
 
+def test_top1_hit_table_is_the_top1_fraction_and_chance_per_lesion() -> None:
+    from mammo_lib.scan.localisation import chance_hit_fraction, top1_hit_table
+
+    # "hit": its top peak on the lesion's cell; "miss": its top peak far from the lesion
+    hit = _case({(3, 3): 0.9}, [Lesion.from_circle(*_centre(3, 3), 0)], "mdb001")
+    miss = _case({(8, 8): 0.9}, [Lesion.from_circle(*_centre(2, 2), 0)], "mdb002")
+    normal = _case({(5, 5): 0.9}, [], "mdb003")
+    table = top1_hit_table([hit, miss, normal], {"mdb001": "w1", "mdb002": "w1"})
+    assert list(table["scan_id"]) == ["mdb001", "mdb002"] and set(table["group"]) == {"w1"}
+    assert list(table["hit"]) == [1.0, 0.0]
+    assert table["chance"].to_numpy() == pytest.approx([1 / 121, 1 / 121])
+    assert table["hit"].mean() == top_k_hits([hit, miss, normal], ks=(1,))["fraction"][0]
+    assert table["chance"].mean() == pytest.approx(chance_hit_fraction([hit, miss, normal]))
+    assert list(top1_hit_table([hit])["group"]) == ["mdb001"]  # default: the scan
+
+
 def test_chance_hit_fraction() -> None:
     from mammo_lib.scan.localisation import chance_hit_fraction
 

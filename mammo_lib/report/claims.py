@@ -200,7 +200,8 @@ STUDY_CLAIMS: tuple[Claim, ...] = (
         "(Future work) a whole-scan system that marks where to look",
         (_s("08_whole_scan",
             "highest map peak on real MIAS scans hits <<c08_mias_top1:.0%>> of the lesions "
-            "(a random breast cell: <<c08_mias_chance:.0%>>)",
+            "(a random breast cell: <<c08_mias_chance:.0%>>; difference "
+            "<<c08_mias_top1_diff>> over women)",
             "<<c08_mias_verdict>>", "real MIAS (model trained on synthetic)",
             "c08_mias_verdict"),),
     ),

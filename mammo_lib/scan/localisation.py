@@ -21,7 +21,7 @@ above it; false positives per scan = the regions that hit no lesion, averaged ov
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -407,14 +407,45 @@ def chance_hit_fraction(cases: Sequence[LocalisationCase], tolerance: float | No
     probability that a random cell lies within the tolerance of it. Averaged over lesions.
     When a case carries a tissue mask, the cell is drawn from the breast's cells only.
     """
-    rates = []
+    rates = [r for case in cases if case.lesions for r in _chance_rates(case, tolerance)]
+    return float(np.mean(rates)) if rates else float("nan")
+
+
+def _chance_rates(case: LocalisationCase, tolerance: float | None) -> np.ndarray:
+    """Per lesion of `case`: the chance that a random (tissue) cell of its map hits it."""
+    if case.tissue is not None and case.tissue.any():
+        rows, cols = np.nonzero(case.tissue)
+    else:
+        rows, cols = (a.ravel() for a in np.indices(case.prob_map.shape))
+    return _hit_matrix(case, rows, cols, tolerance).mean(axis=0)
+
+
+def top1_hit_table(
+    cases: Sequence[LocalisationCase],
+    groups: Mapping[str, str] | None = None,
+    tolerance: float | None = None,
+) -> pd.DataFrame:
+    """One row per lesion: whether its scan's highest peak hits it, and the chance that a
+    random cell of the scan's map (its tissue, when masked) does.
+
+    The means of ``hit`` and ``chance`` are the top-1 hit fraction of :func:`top_k_hits`
+    and :func:`chance_hit_fraction`; ``group`` (scan id -> group via `groups`, e.g. a MIAS
+    film's woman; default: the scan) is what a bootstrap of their difference resamples.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``scan_id``, ``group``, ``hit`` (0 or 1), ``chance``.
+    """
+    rows_out = []
     for case in cases:
         if not case.lesions:
             continue
-        if case.tissue is not None and case.tissue.any():
-            rows, cols = np.nonzero(case.tissue)
-        else:
-            rows, cols = (a.ravel() for a in np.indices(case.prob_map.shape))
-        hits = _hit_matrix(case, rows, cols, tolerance)
-        rates += list(hits.mean(axis=0))
-    return float(np.mean(rates)) if rates else float("nan")
+        rows, cols, _ = peaks(case.prob_map)
+        top = _hit_matrix(case, rows[:1], cols[:1], tolerance).any(axis=0)
+        group = case.scan_id if groups is None else groups[case.scan_id]
+        for hit, chance in zip(top, _chance_rates(case, tolerance), strict=True):
+            rows_out.append(
+                {"scan_id": case.scan_id, "group": group, "hit": float(hit), "chance": chance}
+            )
+    return pd.DataFrame(rows_out, columns=["scan_id", "group", "hit", "chance"])
