@@ -17,6 +17,14 @@ scores with the eight flips and quarter turns. Usage::
     .venv/bin/python benchmarks/mias_levers.py --variants base tta:tta=1 long:epochs=40
     .venv/bin/python benchmarks/mias_levers.py --folds 0 1   # score only these folds' tiles
     .venv/bin/python benchmarks/mias_levers.py --ensemble --variants s0:seed=0 s1:seed=1
+    .venv/bin/python benchmarks/mias_levers.py --maps --variants base hn:hn.per_scan=4
+
+Keys prefixed ``hn.`` (``hn.per_scan``, ``hn.epochs``, ``hn.refine``; ``hn.epochs=none``
+retrains from scratch) train each fold in two rounds with hard negatives mined from its
+training scans' maps (:class:`mammo_lib.scan.hard_negatives.HardNegatives`). ``--maps`` also
+maps every scan with its own fold's model (the first of an ensemble) and prints the
+scan-level AUC and the lesion sensitivity at one false-positive mark per scan (all lesions
+and masses), as chapter 09 computes them.
 
 ``--ensemble`` adds a line for the mean of all variants' out-of-fold ConvNet probabilities
 (a fold ensemble: every member of a fold was trained on the same women; the variants must
@@ -45,11 +53,14 @@ def parse_variant(text: str) -> tuple[str, dict[str, str]]:
 
 
 def apply(recipe, changes: dict[str, str]):
-    """`recipe` with `changes` (values parsed as YAML); returns (recipe, tta)."""
+    """`recipe` with `changes` (values parsed as YAML); returns (recipe, tta, trainer)."""
     from mammo_lib.dataset.mias_tiles import MiasTileConfig
+    from mammo_lib.scan.hard_negatives import HardNegatives
 
     changes = dict(changes)
     tta = bool(yaml.safe_load(changes.pop("tta", "0")))
+    hard = {k[3:]: yaml.safe_load(changes.pop(k)) for k in list(changes) if k.startswith("hn.")}
+    trainer = HardNegatives(**hard) if hard else None
     tiles = {k[6:]: yaml.safe_load(v) for k, v in changes.items() if k.startswith("tiles.")}
     plain = {k: yaml.safe_load(v) for k, v in changes.items() if not k.startswith("tiles.")}
     for key in tiles:
@@ -58,7 +69,7 @@ def apply(recipe, changes: dict[str, str]):
     if "fc_units" in plain:
         plain["fc_units"] = tuple(plain["fc_units"])
     recipe = dataclasses.replace(recipe, tiles=dataclasses.replace(recipe.tiles, **tiles), **plain)
-    return recipe, tta
+    return recipe, tta, trainer
 
 
 def main() -> None:
@@ -77,6 +88,9 @@ def main() -> None:
     parser.add_argument(
         "--ensemble", action="store_true", help="also score the mean of the variants' scores"
     )
+    parser.add_argument(
+        "--maps", action="store_true", help="also map every scan with its fold's model"
+    )
     args = parser.parse_args()
 
     params = load_profile(args.profile).get("09_real_mias", {})
@@ -85,10 +99,12 @@ def main() -> None:
     classifier = params.get("statistics_classifier", "boosting")
     print(f"CPU: {platform.machine()}, {os.cpu_count()} cores; profile {args.profile}")
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    rows, members = [], []
+    rows, members, map_rows = [], [], []
     for text in args.variants:
         name, changes = parse_variant(text)
-        recipe, tta = apply(base, changes)
+        recipe, tta, trainer = apply(base, changes)
+        if trainer is not None and args.folds:
+            raise SystemExit("--folds cannot train hard negatives (hn.): use all folds")
         t0 = time.perf_counter()
         data = ensure_mias_tiles(recipe.tiles, progress=False)
         cv_kw = {"n_splits": n_folds, "seed": seed}
@@ -98,11 +114,18 @@ def main() -> None:
             stats = stats[keep].reset_index(drop=True)
         else:
             extra = {"tta": True} if tta else {}
+            if trainer is not None:
+                extra["trainer"] = trainer
             cnn = ensure_mias_cv(data, "convnet", recipe=recipe, progress=False, **cv_kw, **extra)
         minutes = (time.perf_counter() - t0) / 60
         members.append((data.config, cnn))
         rows.append(line(name, cnn, stats, args.n_boot, seed, f"{minutes:6.1f}  {text}"))
         print(rows[-1], flush=True)
+        if args.maps:
+            t0 = time.perf_counter()
+            measured = map_line(data, cnn, params, n_folds, seed, args.n_boot)
+            map_rows.append(f"{name:<14} {measured}  {(time.perf_counter() - t0) / 60:6.1f}")
+            print(map_rows[-1], flush=True)
     if args.ensemble and len(members) > 1:
         if len({m[0] for m in members}) > 1:
             raise SystemExit("--ensemble: the variants cut different tiles")
@@ -114,6 +137,10 @@ def main() -> None:
     print()
     print(f"{'variant':<14} {'ConvNet AUC':<22} {'statistics AUC':<22} {'difference':<25} minutes")
     print("\n".join(rows))
+    if map_rows:
+        print()
+        print(f"{'variant':<14} {'scan AUC':<22} {'sens@1FP':<22} {'masses@1FP':<22} minutes")
+        print("\n".join(map_rows))
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
@@ -127,6 +154,34 @@ def line(name: str, cnn, stats, n_boot: int, seed: int, tail: str) -> str:
         f"{r.statistics:.3f} [{r.statistics_low:.3f}, {r.statistics_high:.3f}]  "
         f"{r.difference:+.3f} [{r.difference_low:+.3f}, {r.difference_high:+.3f}]  {tail}"
     )
+
+
+def map_line(data, cnn, params: dict, n_folds: int, seed: int, n_boot: int) -> str:
+    """Scan AUC and sensitivities at 1 FP/scan of the held-out maps, with intervals."""
+    from mammo_lib.evaluate.bootstrap import bootstrap_ci
+    from mammo_lib.evaluate.metrics import roc_auc
+    from mammo_lib.evaluate.mias_cv import mias_folds
+    from mammo_lib.scan.mias_maps import map_held_out, map_tables, scan_folds
+    from mammo_lib.sources.mias import MASSES, load_mias
+
+    mias = load_mias()
+    folds = mias_folds(data, n_folds, seed)
+    run_dirs = [cnn.loc[folds == k, "run"].iloc[0] for k in range(n_folds)]
+    n_images = params.get("mias_images")
+    images = mias.images if n_images is None else mias.images.iloc[:n_images]
+    fold_of_scan = scan_folds(data.meta, folds, images)
+    refine = params.get("map_refine")
+    cases, _ = map_held_out(run_dirs, fold_of_scan, mias, refine=refine)
+    nms = int(params.get("mark_nms", 3))
+    tables = map_tables(cases, mias, images, nms=nms, n_boot=n_boot, seed=seed)
+    s = tables.scores
+    auc = bootstrap_ci(roc_auc, [s["abnormal"].astype(int), s["max"]], s["patient_id"], n_boot)
+    at = tables.froc.set_index(["abnormality", "fp_per_scan"])
+    cells = [f"{auc.estimate:.3f} [{auc.low:.3f}, {auc.high:.3f}]"]
+    for group in ("all", MASSES):
+        r = at.loc[(group, 1.0)]
+        cells.append(f"{r.sensitivity:.3f} [{r.low:.3f}, {r.high:.3f}]")
+    return "  ".join(cells)
 
 
 def some_folds(data, recipe, tta: bool, n_folds: int, seed: int, which: list[int]):

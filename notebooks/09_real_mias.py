@@ -78,9 +78,8 @@ from mammo_lib.evaluate.mias_cv import MASSES, ensure_mias_cv, mias_folds, paire
 from mammo_lib.evaluate.shortcut import tile_statistics
 from mammo_lib.evaluate.targets import target_table, verdict
 from mammo_lib.report.tables import book_table
-from mammo_lib.scan.froc import FP_RATES, froc_curve, froc_points, mark_tables
-from mammo_lib.scan.localisation import scan_scores
-from mammo_lib.scan.mias_maps import lesion_classes, map_held_out, scan_folds
+from mammo_lib.scan.froc import FP_RATES, froc_curve
+from mammo_lib.scan.mias_maps import lesion_classes, map_held_out, map_tables, scan_folds
 from mammo_lib.scan.plots import plot_heatmap
 from mammo_lib.sources.mias import load_mias
 from mammo_lib.train.mias_detector import MiasRecipe, tile_probability
@@ -274,22 +273,12 @@ images = mias.images if mias_images is None else mias.images.iloc[:mias_images]
 fold_of_scan = scan_folds(meta, folds, images)
 cases, predictions = map_held_out(run_dirs, fold_of_scan, mias, refine=map_refine)
 map_seconds = time.perf_counter() - t0
-patients = dict(zip(images.index, images["patient_id"], strict=True))
 classes = {c.scan_id: lesion_classes(mias, c.scan_id) for c in cases}
-located = [c for c in cases if c.lesions or not images.loc[c.scan_id, "abnormal"]]
-scores = scan_scores(located).assign(patient_id=lambda t: t["scan_id"].map(patients))
+tables = map_tables(cases, mias, images, nms=mark_nms, n_boot=n_boot, seed=seed)
+located, scores, froc_table = tables.located, tables.scores, tables.froc
+marks, lesions, scans = tables.marks, tables.lesions, tables.scans
 scan_ci = bootstrap_ci(
     roc_auc, [scores["abnormal"].astype(int), scores["max"]], scores["patient_id"], n_boot, seed
-)
-marks, lesions, scans = mark_tables(located, patients, classes, nms=mark_nms)
-froc_table = froc_points(
-    marks,
-    lesions,
-    scans,
-    FP_RATES,
-    classes=["CALC", "CIRC", "SPIC", "MISC", "ARCH", "ASYM", MASSES],
-    n_boot=n_boot,
-    seed=seed,
 )
 at = froc_table.set_index(["abnormality", "fp_per_scan"])
 glue("c09_nms", mark_nms, display=False)

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -28,9 +29,25 @@ from mammo_lib.config import work_dir
 from mammo_lib.dataset.mias_tiles import MiasTiles
 from mammo_lib.dataset.splits import patient_folds
 from mammo_lib.evaluate.shortcut import make_classifier, tile_statistics
+from mammo_lib.sources.mias import LESION_CLASSES, MASSES
 from mammo_lib.train.mias_detector import MiasRecipe, tile_probability, train_folds
 
 __all__ = ["METHODS", "cross_validate_mias", "ensure_mias_cv", "mias_folds", "patient_folds"]
+
+
+class FoldTrainer(Protocol):
+    """What trains one run per fold (:func:`~mammo_lib.train.mias_detector.train_folds`)."""
+
+    def __call__(
+        self,
+        data: MiasTiles,
+        folds: np.ndarray,
+        recipe: MiasRecipe,
+        *,
+        init_from: str | os.PathLike[str] | None = None,
+        progress: bool = True,
+    ) -> list[Path]: ...
+
 
 #: Methods :func:`cross_validate_mias` knows.
 METHODS: tuple[str, ...] = ("convnet", "statistics")
@@ -52,6 +69,7 @@ def cross_validate_mias(
     classifier: str = "boosting",
     init_from: str | os.PathLike[str] | None = None,
     tta: bool = False,
+    trainer: FoldTrainer | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Out-of-fold P(abnormal) of every tile, folds grouped by woman.
@@ -76,6 +94,10 @@ def cross_validate_mias(
     tta
         Score the ConvNet's tiles as the mean over their eight flips and quarter turns
         (:func:`~mammo_lib.train.mias_detector.tile_probability`).
+    trainer
+        Trains one run per fold, as :func:`~mammo_lib.train.mias_detector.train_folds` (the
+        default) does, e.g. :class:`mammo_lib.scan.hard_negatives.HardNegatives`; with
+        :func:`ensure_mias_cv` it needs a ``to_dict`` for the cache key.
     progress
         Show a progress bar.
 
@@ -106,7 +128,8 @@ def cross_validate_mias(
     members = recipe.members()
     scores[:] = 0.0
     for i, member in enumerate(members):
-        run_dirs = train_folds(data, folds, member, init_from=init_from, progress=progress)
+        train = train_folds if trainer is None else trainer
+        run_dirs = train(data, folds, member, init_from=init_from, progress=progress)
         for k, run_dir in enumerate(run_dirs):
             test = folds == k
             scores[test] += tile_probability(run_dir, data.tiles[test], tta=tta) / len(members)
@@ -137,14 +160,12 @@ def ensure_mias_cv(data: MiasTiles, method: str = "convnet", **kwargs: object) -
 
 
 def _jsonable(value: object) -> object:
-    if isinstance(value, MiasRecipe):
-        return value.to_dict()
-    return str(value)
+    to_dict = getattr(value, "to_dict", None)
+    return to_dict() if callable(to_dict) else str(value)
 
 
-#: MIAS lesion classes, in the order the chapter reports them, and the mass group.
-MIAS_CLASSES: tuple[str, ...] = ("CALC", "CIRC", "SPIC", "MISC", "ARCH", "ASYM")
-MASSES = "CIRC+SPIC+MISC"
+#: MIAS lesion classes, in the order the chapter reports them (the mass group: ``MASSES``).
+MIAS_CLASSES = LESION_CLASSES
 
 
 def paired_auc_table(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pandas as pd
 
 from mammo_lib.scan.localisation import LocalisationCase, mias_cases
 from mammo_lib.scan.predictor import Predictor, ScanPrediction
-from mammo_lib.sources.mias import PIXEL_SIZE_MM, MiasData
+from mammo_lib.sources.mias import LESION_CLASSES, MASSES, PIXEL_SIZE_MM, MiasData
 
 
 def scan_folds(meta: pd.DataFrame, folds: np.ndarray, images: pd.DataFrame) -> dict[str, int]:
@@ -96,3 +97,74 @@ def map_held_out(
         cases += c
         predictions |= p
     return cases, predictions
+
+
+@dataclass
+class MapTables:
+    """What :func:`map_tables` returns: the evaluated cases and their tables.
+
+    Attributes
+    ----------
+    located
+        The cases kept (scans with a located lesion, and normal scans).
+    scores
+        :func:`mammo_lib.scan.localisation.scan_scores` of them, with ``patient_id``.
+    marks, lesions, scans
+        :func:`mammo_lib.scan.froc.mark_tables` of them.
+    froc
+        :func:`mammo_lib.scan.froc.froc_points` at :data:`~mammo_lib.scan.froc.FP_RATES`
+        for every lesion, each MIAS class and the masses
+        (:data:`~mammo_lib.sources.mias.MASSES`), with intervals over women.
+    """
+
+    located: list[LocalisationCase]
+    scores: pd.DataFrame
+    marks: pd.DataFrame
+    lesions: pd.DataFrame
+    scans: pd.DataFrame
+    froc: pd.DataFrame
+
+
+def map_tables(
+    cases: Sequence[LocalisationCase],
+    mias: MiasData,
+    images: pd.DataFrame,
+    *,
+    nms: int = 3,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> MapTables:
+    """Scan scores, marks and FROC points of mapped MIAS scans, by woman.
+
+    Scans with a lesion that has no coordinates are left out (neither a located lesion nor
+    a normal scan).
+
+    Parameters
+    ----------
+    cases
+        From :func:`map_held_out`.
+    mias, images
+        The database and the images mapped (``patient_id``, ``abnormal``).
+    nms
+        Marks' suppression window in cells (:func:`mammo_lib.scan.froc.map_marks`).
+    n_boot, seed
+        Bootstrap over women of the FROC points.
+    """
+    from mammo_lib.scan.froc import FP_RATES, froc_points, mark_tables
+    from mammo_lib.scan.localisation import scan_scores
+
+    patients = dict(zip(images.index, images["patient_id"], strict=True))
+    classes = {c.scan_id: lesion_classes(mias, c.scan_id) for c in cases}
+    located = [c for c in cases if c.lesions or not images.loc[c.scan_id, "abnormal"]]
+    scores = scan_scores(located).assign(patient_id=lambda t: t["scan_id"].map(patients))
+    marks, lesions, scans = mark_tables(located, patients, classes, nms=nms)
+    froc = froc_points(
+        marks,
+        lesions,
+        scans,
+        FP_RATES,
+        classes=[*LESION_CLASSES, MASSES],
+        n_boot=n_boot,
+        seed=seed,
+    )
+    return MapTables(located, scores, marks, lesions, scans, froc)

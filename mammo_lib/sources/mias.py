@@ -59,6 +59,9 @@ CLASSES = {
     "NORM": "normal",
 }
 SEVERITIES = {"B": "benign", "M": "malignant"}
+#: The abnormal classes, in the order the book reports them, and the three mass classes joined.
+LESION_CLASSES: tuple[str, ...] = ("CALC", "CIRC", "SPIC", "MISC", "ARCH", "ASYM")
+MASSES = "CIRC+SPIC+MISC"
 
 _REFNUM = re.compile(r"^mdb(\d{3})$")
 _NOTE = re.compile(r"^\*NOTE\s*(\d+)\*$")
