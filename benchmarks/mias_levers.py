@@ -24,7 +24,10 @@ retrains from scratch) train each fold in two rounds with hard negatives mined f
 training scans' maps (:class:`mammo_lib.scan.hard_negatives.HardNegatives`). ``--maps`` also
 maps every scan with its own fold's model (the first of an ensemble) and prints the
 scan-level AUC and the lesion sensitivity at one false-positive mark per scan (all lesions
-and masses), as chapter 09 computes them.
+and masses), as chapter 09 computes them: one line for each breast alone and one
+("bilat.") for the same maps compared with the woman's other breast
+(:mod:`mammo_lib.scan.bilateral`). ``hn.per_scan=0`` is the control: the second round without
+hard negatives.
 
 ``--ensemble`` adds a line for the mean of all variants' out-of-fold ConvNet probabilities
 (a fold ensemble: every member of a fold was trained on the same women; the variants must
@@ -123,9 +126,11 @@ def main() -> None:
         print(rows[-1], flush=True)
         if args.maps:
             t0 = time.perf_counter()
-            measured = map_line(data, cnn, params, n_folds, seed, args.n_boot)
-            map_rows.append(f"{name:<14} {measured}  {(time.perf_counter() - t0) / 60:6.1f}")
-            print(map_rows[-1], flush=True)
+            alone, both = map_line(data, cnn, params, n_folds, seed, args.n_boot)
+            minutes = (time.perf_counter() - t0) / 60
+            map_rows.append(f"{name:<14} {alone}  {minutes:6.1f}")
+            map_rows.append(f"{name + ' bilat.':<14} {both}       -")
+            print("\n".join(map_rows[-2:]), flush=True)
     if args.ensemble and len(members) > 1:
         if len({m[0] for m in members}) > 1:
             raise SystemExit("--ensemble: the variants cut different tiles")
@@ -156,13 +161,14 @@ def line(name: str, cnn, stats, n_boot: int, seed: int, tail: str) -> str:
     )
 
 
-def map_line(data, cnn, params: dict, n_folds: int, seed: int, n_boot: int) -> str:
-    """Scan AUC and sensitivities at 1 FP/scan of the held-out maps, with intervals."""
-    from mammo_lib.evaluate.bootstrap import bootstrap_ci
-    from mammo_lib.evaluate.metrics import roc_auc
+def map_line(data, cnn, params: dict, n_folds: int, seed: int, n_boot: int) -> list[str]:
+    """Scan AUC and sensitivities at 1 FP/scan of the held-out maps, with intervals: one line
+    of cells for each breast alone, one for the bilateral comparison
+    (:mod:`mammo_lib.scan.bilateral`)."""
     from mammo_lib.evaluate.mias_cv import mias_folds
+    from mammo_lib.scan.bilateral import bilateral_tables
     from mammo_lib.scan.mias_maps import map_held_out, map_tables, scan_folds
-    from mammo_lib.sources.mias import MASSES, load_mias
+    from mammo_lib.sources.mias import load_mias
 
     mias = load_mias()
     folds = mias_folds(data, n_folds, seed)
@@ -174,8 +180,20 @@ def map_line(data, cnn, params: dict, n_folds: int, seed: int, n_boot: int) -> s
     cases, _ = map_held_out(run_dirs, fold_of_scan, mias, refine=refine)
     nms = int(params.get("mark_nms", 3))
     tables = map_tables(cases, mias, images, nms=nms, n_boot=n_boot, seed=seed)
+    patients = dict(zip(images.index, images["patient_id"], strict=True))
+    both = bilateral_tables(tables, cases, patients, n_boot=n_boot, seed=seed)
+    return [map_cells(t, n_boot, seed) for t in (tables, both)]
+
+
+def map_cells(tables, n_boot: int, seed: int) -> str:
+    """Scan AUC, sensitivity at 1 FP/scan of all lesions and of masses, with intervals."""
+    from mammo_lib.evaluate.bootstrap import bootstrap_ci
+    from mammo_lib.evaluate.metrics import roc_auc
+    from mammo_lib.sources.mias import MASSES
+
     s = tables.scores
-    auc = bootstrap_ci(roc_auc, [s["abnormal"].astype(int), s["max"]], s["patient_id"], n_boot)
+    y = s["abnormal"].astype(int)
+    auc = bootstrap_ci(roc_auc, [y, s["max"]], s["patient_id"], n_boot, seed)
     at = tables.froc.set_index(["abnormality", "fp_per_scan"])
     cells = [f"{auc.estimate:.3f} [{auc.low:.3f}, {auc.high:.3f}]"]
     for group in ("all", MASSES):

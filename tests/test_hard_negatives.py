@@ -20,7 +20,7 @@ def test_a_window_is_lesion_free_only_clear_of_every_circle_and_margin() -> None
 
 def test_hard_negatives_check_their_settings() -> None:
     with pytest.raises(ValueError, match="per_scan"):
-        HardNegatives(per_scan=0)
+        HardNegatives(per_scan=-1)
     with pytest.raises(ValueError, match="epochs"):
         HardNegatives(epochs=0)
     assert HardNegatives(per_scan=2).to_dict() == {
@@ -75,3 +75,11 @@ def test_hard_negatives_come_from_training_scans_away_from_lesions() -> None:
     second = load_run(pred.loc[pred["fold"] == 0, "run"].iloc[0])
     assert second.config.init_from == str(first) and second.config.epochs == 1
     assert second.config.records != load_run(first).config.records  # more tiles
+    # the control (no hard negatives): mines nothing, and its second round continues from
+    # the first on the fold's own tiles only
+    control = HardNegatives(per_scan=0, epochs=1)
+    nothing = mine_hard_negatives(first, mias, scans, data, control)
+    assert len(nothing.meta) == len(nothing.tiles) == 0
+    again = load_run(control.second_round(data, train, nothing, recipe, first))
+    assert again.config.init_from == str(first)
+    assert again.config.records == load_run(first).config.records

@@ -51,7 +51,9 @@ class HardNegatives:
     Parameters
     ----------
     per_scan
-        Mined windows per training scan at most (its highest marks clear of lesions).
+        Mined windows per training scan at most (its highest marks clear of lesions). 0 is
+        the control: the second round trains on the fold's own tiles only, so that what the
+        extra epochs give alone can be told from what the hard negatives add.
     epochs
         Epochs of the second round; None: the recipe's, from scratch. A number starts from
         the first round's convolutional layers and trains that many epochs.
@@ -71,8 +73,8 @@ class HardNegatives:
     margin: int | None = None
 
     def __post_init__(self) -> None:
-        if self.per_scan < 1:
-            raise ValueError(f"per_scan must be at least 1, got {self.per_scan}")
+        if self.per_scan < 0:
+            raise ValueError(f"per_scan must be 0 (the control) or more, got {self.per_scan}")
         if self.epochs is not None and self.epochs < 1:
             raise ValueError(f"epochs must be at least 1 or None, got {self.epochs}")
 
@@ -121,6 +123,13 @@ class HardNegatives:
     def to_dict(self) -> dict[str, object]:
         """JSON-ready values (the CV cache key)."""
         return {"hard_negatives": dataclasses.asdict(self)}
+
+
+def no_tiles(data: MiasTiles) -> MiasTiles:
+    """An empty tile set shaped like `data` (what the control round adds)."""
+    return MiasTiles(
+        data.tiles[:0], data.meta.iloc[:0], data.skipped.iloc[:0], data.config, data.folder
+    )
 
 
 def with_tiles(data: MiasTiles, extra: MiasTiles) -> MiasTiles:
@@ -189,6 +198,8 @@ def mine_hard_negatives(
         ``keep_reason`` what the keep-rule says of the window (mined windows are not filtered
         by it: maps cover every tissue cell).
     """
+    if how.per_scan == 0:
+        return no_tiles(data)
     c = data.config
     margin = c.margin if how.margin is None else how.margin
     predictor = Predictor.from_run(run_dir, refine=how.refine)
