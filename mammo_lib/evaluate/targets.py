@@ -26,6 +26,13 @@ TARGETS: tuple[Target, ...] = (
     Target("matched_auc", "statistics-matched tile AUC", 0.85),
     Target("scan_auc", "scan-level AUC", 0.85),
     Target("mass_sensitivity", "mass sensitivity at 1 false positive per scan", 0.80),
+    # the same maps, each breast scored against the woman's other one (scan.bilateral)
+    Target("scan_auc_bilateral", "scan-level AUC, breasts compared", 0.85),
+    Target(
+        "mass_sensitivity_bilateral",
+        "mass sensitivity at 1 false positive per scan, breasts compared",
+        0.80,
+    ),
 )
 
 
