@@ -584,6 +584,7 @@ book_table(
 # mean is still scored on held-out women, as each was trained on the fold's training women
 # only (`benchmarks/mias_levers.py --ensemble` measures what it gives). `map_hard_negatives`
 # gives the maps' model its second round with hard negatives (`--maps` and the `hn.`
-# variants of the same script measure it against one round, on the same folds); it is
+# variants of the same script measure it against one round and against the control
+# `hn.per_scan=0`, the same extra epochs without hard negatives, on the same folds); it is
 # trained for the maps, because a tile set cut at random holds few of the places where a
 # one-round model's maps go wrong.
