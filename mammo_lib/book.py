@@ -447,6 +447,7 @@ def _drop_from_toc(node: Any, missing: set[str]) -> Any:
 
 
 _DOC_ROLE = re.compile(r"\{doc\}`(?:(?P<text>[^`<]*?)\s*<(?P<target>[^`>]+)>|(?P<bare>[^`<>]+))`")
+_GLUE_ROLE = re.compile(r"\{glue(?::[a-z]+)?\}`(?P<stem>[^`:]+)\.ipynb::[^`]+`")
 
 
 def chapter_title(source: Path) -> str:
@@ -463,6 +464,8 @@ def unlink_missing(text: str, titles: dict[str, str]) -> str:
 
     A partial build leaves chapters out of the table of contents; a link into one of them would
     fail the ``-W`` render, so it becomes the link's text (or the chapter's title), in italics.
+    A ``{glue}`` reference to a number of such a chapter (``NAME.ipynb::key``) fails the same
+    way; it becomes a note naming the chapter.
     """
 
     def replace(match: re.Match[str]) -> str:
@@ -473,12 +476,19 @@ def unlink_missing(text: str, titles: dict[str, str]) -> str:
         words = (match.group("text") or "").strip() or titles[stem]
         return f"*{words}* (not in this build)"
 
-    return _DOC_ROLE.sub(replace, text)
+    def replace_glue(match: re.Match[str]) -> str:
+        stem = match.group("stem").strip()
+        if stem not in titles:
+            return match.group(0)
+        return f"*(a result of {titles[stem]}, not in this build)*"
+
+    return _GLUE_ROLE.sub(replace_glue, _DOC_ROLE.sub(replace, text))
 
 
 def _unlink_notebook(path: Path, titles: dict[str, str]) -> None:
     """Rewrite the Markdown cells of a staged notebook with :func:`unlink_missing`."""
-    if "{doc}" not in path.read_text():
+    source = path.read_text()
+    if "{doc}" not in source and "{glue" not in source:
         return
     notebook = nbformat.read(path, as_version=4)
     changed = False

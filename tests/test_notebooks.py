@@ -133,7 +133,7 @@ def test_staging_leaves_out_chapters_that_were_not_executed(tmp_path: Path) -> N
     )
 
 
-def test_staging_turns_links_into_left_out_chapters_into_plain_words(tmp_path: Path) -> None:
+def test_staging_unlinks_links_and_glue_into_left_out_chapters(tmp_path: Path) -> None:
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy2(ROOT / name, tmp_path / name)
     shutil.copytree(ROOT / "book", tmp_path / "book")
@@ -141,7 +141,8 @@ def test_staging_turns_links_into_left_out_chapters_into_plain_words(tmp_path: P
     kept, left_out = CHAPTERS[0], CHAPTERS[1]
     text = (
         f"See {{doc}}`the next chapter <{left_out}>`, {{doc}}`{left_out}` "
-        f"and {{doc}}`this one <{kept}>`."
+        f"and {{doc}}`this one <{kept}>`; {{glue:text}}`{left_out}.ipynb::c02_x:s` "
+        f"beside {{glue}}`{kept}.ipynb::c01_y`."
     )
     executed = tmp_path / "out" / f"{kept}.ipynb"
     executed.parent.mkdir()
@@ -152,7 +153,8 @@ def test_staging_turns_links_into_left_out_chapters_into_plain_words(tmp_path: P
     assert title != left_out  # the chapter's own heading
     assert cell == (
         f"See *the next chapter* (not in this build), *{title}* (not in this build) "
-        f"and {{doc}}`this one <{kept}>`."
+        f"and {{doc}}`this one <{kept}>`; *(a result of {title}, not in this build)* "
+        f"beside {{glue}}`{kept}.ipynb::c01_y`."
     )
 
 
