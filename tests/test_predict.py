@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -584,6 +585,10 @@ def test_default_model_is_used_without_model(
     summary = json.loads((out / "mdb028.json").read_text())
     assert summary["model_run"] == str(tiny_default_model)
     assert summary["trained_on"].startswith("mini-MIAS")
+    # two rounds: the second trained on the first round's false positives (hard negatives)
+    assert re.search(
+        r"\(\d+ of them hard negatives from a first round's maps\)", summary["trained_on"]
+    )
     assert summary["purpose"] == PURPOSE
     # a PGM is read as mini-MIAS (0.2 mm), the detector's own scale from its predict.json
     assert summary["pixel_spacing_mm"] == [0.2, 0.2]

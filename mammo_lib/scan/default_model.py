@@ -2,10 +2,14 @@
 
 It is :func:`mammo_lib.train.mias_detector.ensure_mias_detector` with its default recipe
 (:data:`DEFAULT_RECIPE`: 96-pixel tiles of the study's 23 mm field of view at 0.2 mm, VGG-lite
-at half width, 12 epochs; see :class:`~mammo_lib.train.mias_detector.MiasRecipe`): trained
-on first use (a few minutes on a laptop CPU, with a progress bar) and cached by content
-under ``$MAMMO_WORK_DIR/runs``, so every later call, and chapter 10 of the book under the
-``quick`` profile (``make book``), reuse the same run folder. Its ``predict.json`` says what
+at half width, 12 epochs; see :class:`~mammo_lib.train.mias_detector.MiasRecipe`) and a
+second round of 4 epochs with 4 hard negatives per scan, the first round's false positives
+on every MIAS scan (:data:`DEFAULT_HARD_NEGATIVES`; in chapter 09's cross-validation they
+took the held-out maps' lesion sensitivity at one false positive per scan from 0 to about
+0.3, see :mod:`mammo_lib.scan.hard_negatives`). Trained on first use (a few minutes on a
+laptop CPU, with a progress bar) and cached by content under ``$MAMMO_WORK_DIR/runs``, so
+every later call, and chapter 10 of the book under the ``quick`` profile (``make book``),
+reuse the same run folders. Its ``predict.json`` says what
 it was trained on and that it is for research use only, not for diagnosis.
 """
 
@@ -17,23 +21,44 @@ from typing import Any
 #: The recipe of the default model; None: ``MiasRecipe()``, the detector chapter's ``quick``
 #: settings.
 DEFAULT_RECIPE: Any = None
+#: Fields of the default model's :class:`~mammo_lib.scan.hard_negatives.HardNegatives`
+#: round; None: one round of training.
+DEFAULT_HARD_NEGATIVES: dict[str, Any] | None = {"per_scan": 4, "epochs": 4}
 #: One line for ``--help`` and the logs.
 DESCRIPTION = (
-    "the detector trained on all of mini-MIAS (mammo_lib.train.mias_detector, default recipe; "
+    "the detector trained on all of mini-MIAS (mammo_lib.train.mias_detector, default recipe "
+    "with a round of hard negatives; "
     "trained on first use, a few minutes, then cached by content under $MAMMO_WORK_DIR/runs)"
 )
 
 
-def default_model_run(*, recipe: Any = None, progress: bool = True) -> Path:
+def default_model_run(
+    *, recipe: Any = None, hard_negatives: Any = "default", progress: bool = True
+) -> Path:
     """Return the default model's run folder, training it on first use.
 
     Parameters
     ----------
     recipe
         A :class:`~mammo_lib.train.mias_detector.MiasRecipe`; None: :data:`DEFAULT_RECIPE`.
+    hard_negatives
+        A :class:`~mammo_lib.scan.hard_negatives.HardNegatives` or None (one round);
+        ``"default"``: :data:`DEFAULT_HARD_NEGATIVES`.
     progress
         Show progress bars while the tiles are cut and the model trains.
     """
+    from mammo_lib.scan.hard_negatives import HardNegatives
     from mammo_lib.train.mias_detector import ensure_mias_detector
 
-    return ensure_mias_detector(DEFAULT_RECIPE if recipe is None else recipe, progress=progress)
+    if isinstance(hard_negatives, str):
+        if hard_negatives != "default":
+            raise ValueError(
+                f"hard_negatives: a HardNegatives, None or 'default', not {hard_negatives!r}"
+            )
+        fields = DEFAULT_HARD_NEGATIVES
+        hard_negatives = None if fields is None else HardNegatives(**fields)
+    return ensure_mias_detector(
+        DEFAULT_RECIPE if recipe is None else recipe,
+        hard_negatives=hard_negatives,
+        progress=progress,
+    )

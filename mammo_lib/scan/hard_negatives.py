@@ -17,6 +17,7 @@ Scans with a lesion that has no coordinates give no hard negative (it could lie 
 
 >>> from mammo_lib.scan.hard_negatives import HardNegatives
 >>> trainer = HardNegatives(per_scan=4, epochs=4)  # pass as cross_validate_mias(trainer=...)
+>>> # or train one model in both rounds: trainer.train(data, rows, recipe)
 """
 
 from __future__ import annotations
@@ -94,15 +95,31 @@ class HardNegatives:
         """
         mias = load_mias()
         folds = np.asarray(folds)
-        out = []
         n_folds = int(folds.max()) + 1
-        for k in tqdm(range(n_folds), desc="MIAS folds, 2 rounds", disable=not progress):
-            train = folds != k
-            first = train_on_rows(data, train, recipe, init_from=init_from)
-            scans = pd.unique(data.meta.loc[train, "scan_id"])
-            mined = mine_hard_negatives(first, mias, scans, data, self)
-            out.append(self.second_round(data, train, mined, recipe, first))
-        return out
+        return [
+            self.train(data, folds != k, recipe, init_from=init_from, mias=mias)
+            for k in tqdm(range(n_folds), desc="MIAS folds, 2 rounds", disable=not progress)
+        ]
+
+    def train(
+        self,
+        data: MiasTiles,
+        rows: np.ndarray,
+        recipe: MiasRecipe,
+        *,
+        init_from: str | os.PathLike[str] | None = None,
+        mias: MiasData | None = None,
+    ) -> Path:
+        """Both rounds on the tiles `rows` (a mask or indices), mining the scans of those rows;
+        return the second round's run folder (each round cached by content)."""
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+        mias = load_mias() if mias is None else mias
+        first = train_on_rows(data, rows, recipe, init_from=init_from)
+        scans = pd.unique(data.meta["scan_id"].to_numpy()[rows])
+        mined = mine_hard_negatives(first, mias, scans, data, self)
+        return self.second_round(data, rows, mined, recipe, first)
 
     def second_round(
         self,
@@ -112,9 +129,12 @@ class HardNegatives:
         recipe: MiasRecipe,
         first: Path,
     ) -> Path:
-        """Train on the rows `train` of `data` plus every mined tile; return the run folder."""
+        """Train on the rows `train` (a mask or indices) of `data` plus every mined tile;
+        return the run folder."""
         both = with_tiles(data, mined)
-        rows = np.concatenate([np.flatnonzero(train), len(data.meta) + np.arange(len(mined.meta))])
+        train = np.asarray(train)
+        own = np.flatnonzero(train) if train.dtype == bool else train
+        rows = np.concatenate([own, len(data.meta) + np.arange(len(mined.meta))])
         if self.epochs is None:
             return train_on_rows(both, rows, recipe)
         again = dataclasses.replace(recipe, epochs=self.epochs)

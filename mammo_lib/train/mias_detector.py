@@ -18,13 +18,16 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mammo_lib.dataset.mias_tiles import MiasTileConfig, MiasTiles, ensure_mias_tiles
 from mammo_lib.dataset.splits import patient_folds
 from mammo_lib.train.config import TrainConfig, write_json_atomic
+
+if TYPE_CHECKING:
+    from mammo_lib.scan.hard_negatives import HardNegatives
 
 #: What ``predict.json`` says the detector is for.
 PURPOSE = "research use only, not for diagnosis"
@@ -207,6 +210,8 @@ def _write_predict_json(run_dir: Path, data: MiasTiles, rows: np.ndarray, recipe
     women (Youden's J), so that every MIAS-trained run, fold models included, maps scans."""
     meta = data.meta.iloc[rows].reset_index(drop=True)
     val = validation_split(meta, recipe.val_fraction, recipe.seed)
+    n_hard = int((meta["kind"] == "hard-negative").sum()) if "kind" in meta else 0
+    hard = f" ({n_hard} of them hard negatives from a first round's maps)" if n_hard else ""
     proba = tile_probability(run_dir, data.tiles[rows][val])
     threshold = youden_threshold(meta["label_binary"].to_numpy()[val], proba)
     info = {
@@ -215,7 +220,7 @@ def _write_predict_json(run_dir: Path, data: MiasTiles, rows: np.ndarray, recipe
         "threshold": threshold,
         "threshold_source": "Youden's J on validation tiles of held-out training women",
         "trained_on": (
-            f"mini-MIAS: {len(meta)} tiles from {meta['scan_id'].nunique()} scans of "
+            f"mini-MIAS: {len(meta)} tiles{hard} from {meta['scan_id'].nunique()} scans of "
             f"{meta['patient_id'].nunique()} women (a {recipe.val_fraction:.0%} share of "
             f"the women for validation), {recipe.tiles.crop_size}-px windows at 0.2 mm "
             f"resized to {recipe.tiles.out_size} px"
@@ -294,7 +299,12 @@ def tile_probability(
     return np.mean([o[:, 1:].sum(axis=1) for o in out], axis=0)
 
 
-def ensure_mias_detector(config: MiasRecipe | None = None, *, progress: bool = True) -> Path:
+def ensure_mias_detector(
+    config: MiasRecipe | None = None,
+    *,
+    hard_negatives: HardNegatives | None = None,
+    progress: bool = True,
+) -> Path:
     """Return a run folder with a detector trained on all of mini-MIAS (cached by content).
 
     The recipe's share of women is held out for validation (best epoch and threshold); every
@@ -308,10 +318,17 @@ def ensure_mias_detector(config: MiasRecipe | None = None, *, progress: bool = T
     ----------
     config
         The recipe (default: :class:`MiasRecipe`).
+    hard_negatives
+        Train a second round with the false positives of the first round's maps of every
+        scan (:class:`mammo_lib.scan.hard_negatives.HardNegatives`); None: one round. The
+        validation women's scans are mined too (the first round never trained on them), so
+        the threshold is chosen on their hard negatives as well.
     progress
         Show progress bars (tile cutting, training).
     """
     recipe = MiasRecipe() if config is None else config
     data = ensure_mias_tiles(recipe.tiles, progress=progress)
     rows = np.arange(len(data.meta))
+    if hard_negatives is not None:
+        return hard_negatives.train(data, rows, recipe)
     return train_on_rows(data, rows, recipe)
