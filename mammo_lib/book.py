@@ -447,6 +447,10 @@ def _drop_from_toc(node: Any, missing: set[str]) -> Any:
 
 
 _DOC_ROLE = re.compile(r"\{doc\}`(?:(?P<text>[^`<]*?)\s*<(?P<target>[^`>]+)>|(?P<bare>[^`<>]+))`")
+_REF_ROLE = re.compile(
+    r"\{(?:numref|ref)\}`(?:[^`<]*?<)?(?P<label>(?P<kind>fig|tbl|eq)-(?P<chapter>\d\d)-[^`>]+)>?`"
+)
+_KIND_WORDS = {"fig": "a figure", "tbl": "a table", "eq": "an equation"}
 _GLUE_ROLE = re.compile(r"\{glue(?::[a-z]+)?\}`(?P<stem>[^`:]+)\.ipynb::[^`]+`")
 
 
@@ -464,8 +468,10 @@ def unlink_missing(text: str, titles: dict[str, str]) -> str:
 
     A partial build leaves chapters out of the table of contents; a link into one of them would
     fail the ``-W`` render, so it becomes the link's text (or the chapter's title), in italics.
-    A ``{glue}`` reference to a number of such a chapter (``NAME.ipynb::key``) fails the same
-    way; it becomes a note naming the chapter.
+    A ``{glue}`` reference to a number of such a chapter (``NAME.ipynb::key``) and a
+    ``{numref}`` or ``{ref}`` to one of its figures or tables (labels ``fig-NN-...``,
+    ``tbl-NN-...``, ``eq-NN-...`` with NN the chapter's number) fail the same way; each
+    becomes a note naming the chapter.
     """
 
     def replace(match: re.Match[str]) -> str:
@@ -482,13 +488,24 @@ def unlink_missing(text: str, titles: dict[str, str]) -> str:
             return match.group(0)
         return f"*(a result of {titles[stem]}, not in this build)*"
 
-    return _GLUE_ROLE.sub(replace_glue, _DOC_ROLE.sub(replace, text))
+    by_number = {stem.split("_", 1)[0]: stem for stem in titles}
+
+    def replace_ref(match: re.Match[str]) -> str:
+        stem = by_number.get(match.group("chapter"))
+        if stem is None:
+            return match.group(0)
+        return f"*{_KIND_WORDS[match.group('kind')]} of {titles[stem]}* (not in this build)"
+
+    text = _DOC_ROLE.sub(replace, text)
+    text = _REF_ROLE.sub(replace_ref, text)
+    return _GLUE_ROLE.sub(replace_glue, text)
 
 
 def _unlink_notebook(path: Path, titles: dict[str, str]) -> None:
-    """Rewrite the Markdown cells of a staged notebook with :func:`unlink_missing`."""
+    """Rewrite the Markdown cells of a staged notebook, and the Markdown its code cells
+    output (tables rendered as MyST), with :func:`unlink_missing`."""
     source = path.read_text()
-    if "{doc}" not in source and "{glue" not in source:
+    if not any(role in source for role in ("{doc}", "{glue", "{numref}", "{ref}")):
         return
     notebook = nbformat.read(path, as_version=4)
     changed = False
@@ -497,6 +514,12 @@ def _unlink_notebook(path: Path, titles: dict[str, str]) -> None:
             text = unlink_missing(cell.source, titles)
             changed |= text != cell.source
             cell.source = text
+        for output in cell.get("outputs", []):
+            markdown = output.get("data", {}).get("text/markdown")
+            if isinstance(markdown, str):
+                text = unlink_missing(markdown, titles)
+                changed |= text != markdown
+                output["data"]["text/markdown"] = text
     if changed:
         nbformat.write(notebook, path)
 

@@ -142,7 +142,7 @@ def test_staging_unlinks_links_and_glue_into_left_out_chapters(tmp_path: Path) -
     text = (
         f"See {{doc}}`the next chapter <{left_out}>`, {{doc}}`{left_out}` "
         f"and {{doc}}`this one <{kept}>`; {{glue:text}}`{left_out}.ipynb::c02_x:s` "
-        f"beside {{glue}}`{kept}.ipynb::c01_y`."
+        f"beside {{glue}}`{kept}.ipynb::c01_y`; {{numref}}`fig-02-x`, {{numref}}`tbl-01-y`."
     )
     executed = tmp_path / "out" / f"{kept}.ipynb"
     executed.parent.mkdir()
@@ -154,7 +154,8 @@ def test_staging_unlinks_links_and_glue_into_left_out_chapters(tmp_path: Path) -
     assert cell == (
         f"See *the next chapter* (not in this build), *{title}* (not in this build) "
         f"and {{doc}}`this one <{kept}>`; *(a result of {title}, not in this build)* "
-        f"beside {{glue}}`{kept}.ipynb::c01_y`."
+        f"beside {{glue}}`{kept}.ipynb::c01_y`; *a figure of {title}* (not in this build), "
+        "{numref}`tbl-01-y`."
     )
 
 
