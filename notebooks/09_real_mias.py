@@ -82,6 +82,7 @@ from mammo_lib.evaluate.mias_cv import MASSES, ensure_mias_cv, mias_folds, paire
 from mammo_lib.evaluate.shortcut import tile_statistics
 from mammo_lib.evaluate.targets import target_table, verdict
 from mammo_lib.report.tables import book_table
+from mammo_lib.report.verdicts import chance_verdict
 from mammo_lib.scan.bilateral import bilateral_tables
 from mammo_lib.scan.froc import FP_RATES, froc_curve
 from mammo_lib.scan.hard_negatives import HardNegatives
@@ -328,6 +329,7 @@ at = froc_table.set_index(["abnormality", "fp_per_scan"])
 at_paired = paired.froc.set_index(["abnormality", "fp_per_scan"])
 glue("c09_nms", mark_nms, display=False)
 glue("c09_scan_auc", str(scan_ci), display=False)
+glue("c09_scan_verdict", chance_verdict(scan_ci), display=False)
 glue("c09_bilat_scan_auc", str(bilat_ci), display=False)
 glue(
     "c09_scan_n",

@@ -198,7 +198,13 @@ STUDY_CLAIMS: tuple[Claim, ...] = (
     ),
     Claim(
         "(Future work) a whole-scan system that marks where to look",
-        (_s("08_whole_scan",
+        (_s("09_real_mias",
+            "held-out maps of real MIAS (each fold's model, trained on MIAS): scan-level AUC "
+            "<<c09_scan_auc>> (<<c09_bilat_scan_auc>> against the other breast), lesion "
+            "sensitivity at one false-positive region per scan <<c09_sens_1fp>>, masses "
+            "<<c09_mass_1fp>> ({numref}`fig-09-heatmaps`)",
+            "the scan-level AUC is <<c09_scan_verdict>>", "real (MIAS)", "c09_scan_verdict"),
+         _s("08_whole_scan",
             "highest map peak on real MIAS scans hits <<c08_mias_top1:.0%>> of the lesions "
             "(a random breast cell: <<c08_mias_chance:.0%>>; difference "
             "<<c08_mias_top1_diff>> over women)",
