@@ -47,8 +47,11 @@ def default_model_run(
     progress
         Show progress bars while the tiles are cut and the model trains.
     """
+    import numpy as np
+
+    from mammo_lib.dataset.mias_tiles import ensure_mias_tiles
     from mammo_lib.scan.hard_negatives import HardNegatives
-    from mammo_lib.train.mias_detector import ensure_mias_detector
+    from mammo_lib.train.mias_detector import MiasRecipe, ensure_mias_detector
 
     if isinstance(hard_negatives, str):
         if hard_negatives != "default":
@@ -57,8 +60,11 @@ def default_model_run(
             )
         fields = DEFAULT_HARD_NEGATIVES
         hard_negatives = None if fields is None else HardNegatives(**fields)
-    return ensure_mias_detector(
-        DEFAULT_RECIPE if recipe is None else recipe,
-        hard_negatives=hard_negatives,
-        progress=progress,
-    )
+    recipe = DEFAULT_RECIPE if recipe is None else recipe
+    if hard_negatives is None:
+        return ensure_mias_detector(recipe, progress=progress)
+    # Both rounds on every tile; the validation women's scans are mined too (the first
+    # round never trained on them), so the threshold is chosen on their hard negatives.
+    recipe = MiasRecipe() if recipe is None else recipe
+    data = ensure_mias_tiles(recipe.tiles, progress=progress)
+    return hard_negatives.train(data, np.arange(len(data.meta)), recipe)

@@ -18,16 +18,13 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from mammo_lib.dataset.mias_tiles import MiasTileConfig, MiasTiles, ensure_mias_tiles
 from mammo_lib.dataset.splits import patient_folds
 from mammo_lib.train.config import TrainConfig, write_json_atomic
-
-if TYPE_CHECKING:
-    from mammo_lib.scan.hard_negatives import HardNegatives
 
 #: What ``predict.json`` says the detector is for.
 PURPOSE = "research use only, not for diagnosis"
@@ -299,12 +296,7 @@ def tile_probability(
     return np.mean([o[:, 1:].sum(axis=1) for o in out], axis=0)
 
 
-def ensure_mias_detector(
-    config: MiasRecipe | None = None,
-    *,
-    hard_negatives: HardNegatives | None = None,
-    progress: bool = True,
-) -> Path:
+def ensure_mias_detector(config: MiasRecipe | None = None, *, progress: bool = True) -> Path:
     """Return a run folder with a detector trained on all of mini-MIAS (cached by content).
 
     The recipe's share of women is held out for validation (best epoch and threshold); every
@@ -318,17 +310,10 @@ def ensure_mias_detector(
     ----------
     config
         The recipe (default: :class:`MiasRecipe`).
-    hard_negatives
-        Train a second round with the false positives of the first round's maps of every
-        scan (:class:`mammo_lib.scan.hard_negatives.HardNegatives`); None: one round. The
-        validation women's scans are mined too (the first round never trained on them), so
-        the threshold is chosen on their hard negatives as well.
     progress
         Show progress bars (tile cutting, training).
     """
     recipe = MiasRecipe() if config is None else config
     data = ensure_mias_tiles(recipe.tiles, progress=progress)
     rows = np.arange(len(data.meta))
-    if hard_negatives is not None:
-        return hard_negatives.train(data, rows, recipe)
     return train_on_rows(data, rows, recipe)
