@@ -39,7 +39,7 @@ from mammo_lib.imaging.read import read_scan
 from mammo_lib.scan.froc import map_marks
 from mammo_lib.scan.predictor import Predictor, predict_scan
 from mammo_lib.sources.mias import PIXEL_SIZE_MM, MiasData, load_mias, to_row_col
-from mammo_lib.train.mias_detector import MiasRecipe, train_on_rows
+from mammo_lib.train.mias_detector import MiasRecipe, row_indices, train_on_rows
 
 #: ``kind`` of a mined tile in the tile table.
 KIND = "hard-negative"
@@ -112,9 +112,7 @@ class HardNegatives:
     ) -> Path:
         """Both rounds on the tiles `rows` (a mask or indices), mining the scans of those rows;
         return the second round's run folder (each round cached by content)."""
-        rows = np.asarray(rows)
-        if rows.dtype == bool:
-            rows = np.flatnonzero(rows)
+        rows = row_indices(rows)
         mias = load_mias() if mias is None else mias
         first = train_on_rows(data, rows, recipe, init_from=init_from)
         scans = pd.unique(data.meta["scan_id"].to_numpy()[rows])
@@ -132,8 +130,7 @@ class HardNegatives:
         """Train on the rows `train` (a mask or indices) of `data` plus every mined tile;
         return the run folder."""
         both = with_tiles(data, mined)
-        train = np.asarray(train)
-        own = np.flatnonzero(train) if train.dtype == bool else train
+        own = row_indices(train)
         rows = np.concatenate([own, len(data.meta) + np.arange(len(mined.meta))])
         if self.epochs is None:
             return train_on_rows(both, rows, recipe)

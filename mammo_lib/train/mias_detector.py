@@ -173,6 +173,12 @@ def _arrays(data: MiasTiles, rows: np.ndarray, recipe: MiasRecipe):
     return TileArrays(x[~val], y[~val], x[val], y[val])
 
 
+def row_indices(rows: np.ndarray) -> np.ndarray:
+    """Row numbers of a boolean mask over the tile table, or the given row numbers."""
+    rows = np.asarray(rows)
+    return np.flatnonzero(rows) if rows.dtype == bool else rows
+
+
 def train_on_rows(
     data: MiasTiles,
     rows: np.ndarray,
@@ -189,9 +195,7 @@ def train_on_rows(
     """
     from mammo_lib.train.run import ensure_trained
 
-    rows = np.asarray(rows)
-    if rows.dtype == bool:
-        rows = np.flatnonzero(rows)
+    rows = row_indices(rows)
     config = recipe.train_config(
         data, init_from=None if init_from is None else os.fspath(init_from), name=name
     )
