@@ -173,6 +173,68 @@ def test_interrupted_run_resumes_from_its_last_checkpoint(dataset: Path) -> None
     assert not all(np.array_equal(a, b.numpy()) for a, b in zip(saved, final.weights, strict=True))
 
 
+class _RawWeights(keras.callbacks.Callback):
+    """Record the trainable weights after the first batch and at the end of the first epoch
+    (before any epoch-end callback swaps averages in), and at the first batch of a fit."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.after_first: list[np.ndarray] | None = None
+        self.epoch_end: list[np.ndarray] | None = None
+        self.at_start: list[np.ndarray] | None = None
+
+    def _now(self) -> list[np.ndarray]:
+        return [w.numpy().copy() for w in self.model.trainable_weights]
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        if self.at_start is None:
+            self.at_start = self._now()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.after_first is None:
+            self.after_first = self._now()
+        if self.epoch_end is None and batch == N_TRAIN // BATCH - 1:
+            self.epoch_end = self._now()
+
+
+def _close(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
+    return all(np.allclose(x, y, atol=1e-6) for x, y in zip(a, b, strict=True))
+
+
+def test_weight_averaging_checkpoints_the_averages_and_resumes_from_the_raw_weights(
+    dataset: Path,
+) -> None:
+    # With a momentum this close to 1 the average stays at the weights after the first step
+    # (Keras starts the average there), while the raw weights move on for two more steps.
+    config = tiny_config(dataset, epochs=2, name="ema", ema_momentum=1 - 1e-7, pr_curves=False)
+    first = _RawWeights()
+    with pytest.raises(KeyboardInterrupt):
+        train(config, callbacks=[first, _Interrupt()])
+    run_dir = config.run_dir()
+    saved = load_model(run_dir / "last.keras", compile=True)
+    averaged = [w.numpy() for w in saved.trainable_weights]
+    assert _close(averaged, first.after_first)  # the checkpoint holds the average
+    assert not _close(averaged, first.epoch_end)  # not the weights training reached
+    assert json.loads((run_dir / "config.json").read_text())["config"]["ema_momentum"] > 0.99
+
+    resumed = _RawWeights()
+    result = train(config, callbacks=[resumed])
+    assert _close(resumed.at_start, first.epoch_end)  # training goes on from the raw weights
+    assert result.status == "finished" and result.epochs_done == 2
+    final = [w.numpy() for w in load_model(run_dir / "best.keras").trainable_weights]
+    assert _close(final, first.after_first)
+
+
+def test_weight_averaging_changes_the_run_folder_and_needs_a_momentum_below_one(
+    dataset: Path,
+) -> None:
+    plain = tiny_config(dataset)
+    assert plain.replace(ema_momentum=0.99).run_dir() != plain.run_dir()
+    assert plain.replace(ema_momentum=0.99).run_dir() != plain.replace(ema_momentum=0.9).run_dir()
+    with pytest.raises(ValueError, match="ema_momentum"):
+        tiny_config(dataset, ema_momentum=1.0)
+
+
 @pytest.mark.slow
 def test_same_seed_same_weights(dataset: Path) -> None:
     from tensorflow.python.framework import config as tf_config

@@ -95,6 +95,25 @@ class LearningRateLogger(keras.callbacks.Callback):
             )
 
 
+class EMAWeights(keras.callbacks.SwapEMAWeights):
+    """Keras' ``SwapEMAWeights(swap_on_epoch=True)`` that survives a resume.
+
+    Between epochs the model holds the optimizer's moving averages (so validation and the
+    checkpoints that follow this callback see them) and the optimizer's average slots hold
+    the raw weights. A run resumed from such a checkpoint starts in that swapped state, so
+    its first epoch must swap back before it trains.
+
+    Parameters
+    ----------
+    resumed
+        The model was loaded from a checkpoint this callback wrote.
+    """
+
+    def __init__(self, resumed: bool = False) -> None:
+        super().__init__(swap_on_epoch=True)
+        self._ema_weights_in_model = resumed
+
+
 class NaNGuard(keras.callbacks.TerminateOnNaN):
     """Keras' ``TerminateOnNaN`` that also remembers where the loss stopped being finite."""
 

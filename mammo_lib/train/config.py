@@ -77,6 +77,10 @@ class TrainConfig:
         precision policy (for GPUs; on an H100 bfloat16 was about as fast as float16 for the
         VGG nets and faster for inception_v4_lite, see chapter 06). The softmax output stays
         float32 either way.
+    ema_momentum
+        Keep an exponential moving average of the weights (Polyak averaging: Adam's
+        ``use_ema``) with this momentum per step; validation, ``best.keras`` and
+        ``last.keras`` then hold the averaged weights. None: no averaging.
     monitor
         Validation quantity that picks ``best.keras`` (lower is better for ``val_loss``,
         higher for the others).
@@ -128,6 +132,7 @@ class TrainConfig:
     deterministic: bool = True
     strategy: str = "default"
     mixed_precision: bool | str = False
+    ema_momentum: float | None = None
     monitor: str = "val_loss"
     threshold: float = 0.5
     model_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -166,6 +171,8 @@ class TrainConfig:
             not self.name or Path(self.name).name != self.name or self.name in (".", "..")
         ):
             raise ValueError(f"run name {self.name!r} must be a plain folder name inside runs/")
+        if self.ema_momentum is not None and not 0 < self.ema_momentum < 1:
+            raise ValueError(f"ema_momentum must lie in (0, 1), got {self.ema_momentum}")
         if self.mixed_precision not in PRECISION_POLICIES:
             raise ValueError(
                 f"mixed_precision must be one of {list(PRECISION_POLICIES)}, "
@@ -228,7 +235,7 @@ class TrainConfig:
         if self.init_from is not None:
             values["init_from"] = run_fingerprint(Path(self.init_from))
         # fields added later enter the hash only when set, so earlier runs keep their folders
-        for key in ("records", "init_from", "freeze_conv"):
+        for key in ("records", "init_from", "freeze_conv", "ema_momentum"):
             if not values.get(key):
                 values.pop(key, None)
         text = json.dumps(values, sort_keys=True)

@@ -46,6 +46,9 @@ class MiasRecipe:
         Share of the training women held out as validation (best epoch, threshold).
     seed
         Seed of the validation split and of training.
+    ema
+        Momentum of a moving average of the weights (``TrainConfig.ema_momentum``; None:
+        none).
     ensemble
         Models per fold in cross-validation (:meth:`members`: seeds ``seed`` to
         ``seed + ensemble - 1``, each with its own validation women), their tile probabilities
@@ -67,6 +70,7 @@ class MiasRecipe:
     augment: bool = True
     val_fraction: float = 0.15
     seed: int = 0
+    ema: float | None = None
     ensemble: int = 1
 
     def __post_init__(self) -> None:
@@ -96,6 +100,7 @@ class MiasRecipe:
                 "fc_units": list(self.fc_units),
                 "bn_momentum": self.bn_momentum,
             },
+            ema_momentum=self.ema,
             pr_curves=False,
         )
         return config.replace(**changes)
@@ -131,6 +136,7 @@ class MiasRecipe:
             "val_fraction": "mias_val_fraction",
             "seed": "seed",
             "ensemble": "mias_ensemble",
+            "ema": "mias_ema",
         }
         values = {f: params[k] for f, k in names.items() if k in params}
         if "fc_units" in values:

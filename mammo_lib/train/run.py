@@ -41,6 +41,7 @@ from mammo_lib.dataset.tfrecord import check_shards, make_dataset
 from mammo_lib.io import atomic_path
 from mammo_lib.models import build_model
 from mammo_lib.train.callbacks import (
+    EMAWeights,
     KernelImages,
     LearningRateLogger,
     NaNGuard,
@@ -239,7 +240,12 @@ def compile_model(model: keras.Model, config: TrainConfig, n_train: int) -> None
         staircase=True,
     )
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=schedule, epsilon=1e-8),
+        optimizer=keras.optimizers.Adam(
+            learning_rate=schedule,
+            epsilon=1e-8,
+            use_ema=config.ema_momentum is not None,
+            ema_momentum=config.ema_momentum or 0.99,
+        ),
         loss=WeightedCrossEntropy(config.pos_weight),
         metrics=training_metrics(config.threshold),
     )
@@ -502,6 +508,8 @@ def _train(
             own.append(PRCurves(val_ds, run_dir / "tb" / "pr_curves"))
         if config.kernel_images:
             own.append(KernelImages(run_dir / "tb" / "kernels"))
+    if config.ema_momentum is not None:  # before the checkpoint: it saves the averages
+        own.append(EMAWeights(resumed=resume))
     own.append(RunCheckpoint(run_dir, config.monitor, state, write=chief))
     with _naming_bad_shards(train_files + val_files):
         model.fit(
