@@ -34,6 +34,7 @@ mias_pos_weight = 4.0  # W, the weight of abnormal tiles in the cross-entropy
 mias_val_fraction = 0.15  # share of each fold's training women held out for validation
 mias_tta = True  # score tiles as the mean over their eight flips and quarter turns
 mias_ensemble = 1  # ConvNets per fold (seeds seed, seed + 1, ...), their tile scores averaged
+mias_ema = None  # momentum of a moving average of the weights (None: off; 0.99 cost 0.04 AUC)
 statistics_classifier = "boosting"  # the baseline on image statistics: "boosting" or "logistic"
 map_refine = 2  # shift-and-stitch factor of the whole-scan maps
 map_hard_negatives = 0  # the maps' model: a second round with this many hard negatives per scan
