@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mammo_lib.evaluate.metrics import roc_auc
@@ -73,3 +74,24 @@ def test_bilateral_scores_hand_worked() -> None:
         MapTables(kept, scores, marks, missed, scans, froc), cases, patients, n_boot=0
     )
     assert np.isneginf(again.lesions["best_score"]).all()
+
+
+def test_a_reference_of_the_scans_own_shifts_every_score_and_must_cover_every_scan() -> None:
+    """``referenced_tables`` with any per-scan logit: scan A (a lesion, peak 0.7) and a normal
+    B (0.9). Alone B outscores A; less the references A 0 and B logit(0.9) + 1, A leads."""
+    from mammo_lib.scan.bilateral import referenced_tables
+
+    cases = [_case("A", 0.7, [Lesion.from_circle(15, 15, 8)]), _case("B", 0.9, [])]
+    patients = {"A": "w1", "B": "w2"}
+    marks, lesions, scans = mark_tables(cases, patients)
+    scores = scan_scores(cases).assign(patient_id=lambda t: t["scan_id"].map(patients))
+    froc = froc_points(marks, lesions, scans, (0.25,))  # half a false positive in all
+    tables = MapTables(cases, scores, marks, lesions, scans, froc)
+    reference = pd.Series({"A": 0.0, "B": float(logit(0.9)) + 1.0})
+    got = referenced_tables(tables, reference, n_boot=0)
+    np.testing.assert_allclose(got.scores.set_index("scan_id")["max"], [logit(0.7), -1.0])
+    np.testing.assert_allclose(got.lesions["best_score"], [logit(0.7)])
+    assert got.froc.set_index("fp_per_scan").loc[0.25, "sensitivity"] == 1.0
+    assert froc.set_index("fp_per_scan").loc[0.25, "sensitivity"] == 0.0
+    with pytest.raises(ValueError, match=r"no reference for scans \['B'\]"):
+        referenced_tables(tables, reference.drop("B"), n_boot=0)

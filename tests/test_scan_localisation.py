@@ -212,3 +212,30 @@ def test_geometry_with_a_padded_origin() -> None:
     assert padded.cell_centres(np.array(2), np.array(2)) == g.cell_centres(np.array(0), np.array(0))
     assert padded.footprint_extent((3, 3))[:2] == (-10.0, -10.0)
     assert padded.cell_box(0, 0, 0, 0) == (0, 0, 10, 10)  # clipped to the scan
+
+
+def test_mean_maps_average_cell_wise_and_refuse_mismatched_sets() -> None:
+    from mammo_lib.scan.mias_maps import mean_maps
+
+    geometry = MapGeometry(stride=10, tile=(10, 10), scale=(1.0, 1.0), scan_shape=(40, 40))
+    lesion = [Lesion(box=(10, 10, 20, 20), centre=(15.0, 15.0), radius=5.0)]
+    a = [
+        LocalisationCase("s1", np.full((4, 4), 0.2), geometry, lesion),
+        LocalisationCase("s2", np.eye(4), geometry),
+    ]
+    b = [
+        LocalisationCase("s1", np.full((4, 4), 0.6), geometry, lesion),
+        LocalisationCase("s2", np.zeros((4, 4)), geometry),
+    ]
+    mean = mean_maps([a, b])
+    assert [c.scan_id for c in mean] == ["s1", "s2"]
+    np.testing.assert_allclose(mean[0].prob_map, 0.4)
+    np.testing.assert_allclose(mean[1].prob_map, 0.5 * np.eye(4))
+    assert mean[0].lesions == lesion and mean[1].lesions == []
+    with pytest.raises(ValueError, match="not in one order"):
+        mean_maps([a, b[::-1]])
+    small = [b[0], LocalisationCase("s2", np.zeros((3, 4)), geometry)]
+    with pytest.raises(ValueError, match="scan s2: maps of shapes"):
+        mean_maps([a, small])
+    with pytest.raises(ValueError):
+        mean_maps([a, b[:1]])

@@ -79,8 +79,7 @@ def bilateral_tables(
 
     Scan scores (``max``), mark scores and the lesions' best mark scores become
     ``logit(score) - reference`` (:func:`contralateral_reference` over every mapped case,
-    kept or not); the FROC points are recomputed on them. Which mark hits which lesion does
-    not change: only the scores do, and with them the order of marks across scans.
+    kept or not); the FROC points are recomputed on them (:func:`referenced_tables`).
 
     Parameters
     ----------
@@ -92,17 +91,38 @@ def bilateral_tables(
     patients
         Woman of every scan id.
     n_boot, seed
-        Bootstrap over women of the FROC points (their classes and false-positive rates:
-        those of ``tables.froc``).
+        Bootstrap over women of the FROC points.
+    """
+    maxima = {c.scan_id: float(np.max(c.prob_map)) if c.prob_map.size else 0.0 for c in cases}
+    reference = contralateral_reference(maxima, patients)
+    return referenced_tables(tables, reference, n_boot=n_boot, seed=seed)
+
+
+def referenced_tables(tables, reference: pd.Series, *, n_boot: int = 1000, seed: int = 0):
+    """`tables` with every score of a scan taken in logits less that scan's `reference`.
+
+    Scan scores (``max``), mark scores and the lesions' best mark scores change; which
+    mark hits which lesion does not, only the order of marks across scans, so the FROC
+    points are recomputed (their classes and false-positive rates: those of
+    ``tables.froc``). A lesion that no mark hits keeps ``-inf``.
+
+    Parameters
+    ----------
+    tables
+        :class:`~mammo_lib.scan.mias_maps.MapTables`.
+    reference
+        A logit per scan id (every scan of `tables`), e.g. :func:`contralateral_reference`.
+    n_boot, seed
+        Bootstrap over women of the FROC points.
     """
     from mammo_lib.scan.froc import froc_points
 
-    maxima = {c.scan_id: float(np.max(c.prob_map)) if c.prob_map.size else 0.0 for c in cases}
-    reference = contralateral_reference(maxima, patients)
+    missing = sorted(set(tables.scans["scan_id"]) - set(reference.index))
+    if missing:
+        raise ValueError(f"no reference for scans {missing[:5]}")
 
     def shift(frame: pd.DataFrame, column: str) -> pd.DataFrame:
         values = logit(frame[column]) - frame["scan_id"].map(reference).to_numpy(float)
-        # a lesion no mark hits keeps -inf
         values = np.where(np.isneginf(frame[column].to_numpy(float)), -np.inf, values)
         return frame.assign(**{column: values})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -97,6 +98,37 @@ def map_held_out(
         cases += c
         predictions |= p
     return cases, predictions
+
+
+def mean_maps(case_sets: Sequence[Sequence[LocalisationCase]]) -> list[LocalisationCase]:
+    """The cell-wise mean of several models' maps of the same scans (a map ensemble).
+
+    Parameters
+    ----------
+    case_sets
+        One list of cases per model, each over the same scans in the same order, mapped on
+        the same grid (as :func:`map_held_out` returns them for models of one architecture
+        and tile size).
+
+    Returns
+    -------
+    list of LocalisationCase
+        The first set's cases with the mean probability map.
+    """
+    if not case_sets:
+        raise ValueError("no maps to average")
+    out = []
+    for cases in zip(*case_sets, strict=True):
+        first = cases[0]
+        if any(c.scan_id != first.scan_id for c in cases):
+            ids = sorted({c.scan_id for c in cases})
+            raise ValueError(f"the map sets are not in one order: scans {ids} side by side")
+        shapes = {c.prob_map.shape for c in cases}
+        if len(shapes) > 1:
+            raise ValueError(f"scan {first.scan_id}: maps of shapes {sorted(shapes)} differ")
+        mean = np.mean([c.prob_map for c in cases], axis=0)
+        out.append(dataclasses.replace(first, prob_map=mean))
+    return out
 
 
 @dataclass
