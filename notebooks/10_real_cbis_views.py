@@ -24,7 +24,7 @@ detector_width = 0.5
 detector_fc_units = [256, 256]
 detector_epochs = 12
 detector_hard_negatives = 4  # hard negatives per scan of a second round; None: one round
-detector_hard_epochs = 4  # epochs of that round (from the first round's convolutions)
+detector_hard_epochs = 8  # epochs of that round (from the first round's convolutions)
 # The views and their scale.
 views_dir = None  # None: $MAMMO_DATA_MIRROR/cbis-ddsm-samples/full
 pixel_spacing_mm = 0.05  # CBIS-DDSM states no PixelSpacing; DDSM was digitised at 42-50 um

@@ -3,14 +3,15 @@
 It is :func:`mammo_lib.train.mias_detector.ensure_mias_detector` with its default recipe
 (:data:`DEFAULT_RECIPE`: 96-pixel tiles of the study's 23 mm field of view at 0.2 mm, VGG-lite
 at half width, 12 epochs; see :class:`~mammo_lib.train.mias_detector.MiasRecipe`) and a
-second round of 4 epochs with 4 hard negatives per scan, the first round's false positives
+second round of 8 epochs with 4 hard negatives per scan, the first round's false positives
 on every MIAS scan (:data:`DEFAULT_HARD_NEGATIVES`; in chapter 09's cross-validation they
 took the held-out maps' lesion sensitivity at one false positive per scan from 0 to about
-0.3, see :mod:`mammo_lib.scan.hard_negatives`). Trained on first use (a few minutes on a
-laptop CPU, with a progress bar) and cached by content under ``$MAMMO_WORK_DIR/runs``, so
-every later call, and chapter 10 of the book under the ``quick`` profile (``make book``),
-reuse the same run folders. Its ``predict.json`` says what
-it was trained on and that it is for research use only, not for diagnosis.
+0.3, and 8 epochs of that round instead of 4 to about 0.36, see
+:mod:`mammo_lib.scan.hard_negatives` and ``benchmarks/results``). Trained on first
+use (a few minutes on a laptop CPU, with a progress bar) and cached by content under
+``$MAMMO_WORK_DIR/runs``, so every later call, and chapter 10 of the book under the
+``quick`` profile (``make book``), reuse the same run folders. Its ``predict.json`` says
+what it was trained on and that it is for research use only, not for diagnosis.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 DEFAULT_RECIPE: Any = None
 #: Fields of the default model's :class:`~mammo_lib.scan.hard_negatives.HardNegatives`
 #: round; None: one round of training.
-DEFAULT_HARD_NEGATIVES: dict[str, Any] | None = {"per_scan": 4, "epochs": 4}
+DEFAULT_HARD_NEGATIVES: dict[str, Any] | None = {"per_scan": 4, "epochs": 8}
 #: One line for ``--help`` and the logs.
 DESCRIPTION = (
     "the detector trained on all of mini-MIAS (mammo_lib.train.mias_detector, default recipe "
