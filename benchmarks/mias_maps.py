@@ -71,25 +71,9 @@ def references(cases, patients: dict[str, str]) -> dict[str, pd.Series]:
     }
 
 
-def cells(tables, n_boot: int, seed: int) -> str:
-    """Scan AUC, sensitivity at 1 FP/scan of all lesions and of masses, with intervals."""
-    from mammo_lib.evaluate.bootstrap import bootstrap_ci
-    from mammo_lib.evaluate.metrics import roc_auc
-    from mammo_lib.sources.mias import MASSES
-
-    s = tables.scores
-    auc = bootstrap_ci(
-        roc_auc, [s["abnormal"].astype(int), s["max"]], s["patient_id"], n_boot, seed
-    )
-    at = tables.froc.set_index(["abnormality", "fp_per_scan"])
-    out = [f"{auc.estimate:.3f} [{auc.low:.3f}, {auc.high:.3f}]"]
-    for group in ("all", MASSES):
-        r = at.loc[(group, 1.0)]
-        out.append(f"{r.sensitivity:.3f} [{r.low:.3f}, {r.high:.3f}]")
-    return "  ".join(out)
-
-
 def main() -> None:
+    from mias_levers import map_cells as cells  # this folder's script: the same cells
+
     from mammo_lib.config import load_profile
     from mammo_lib.dataset.mias_tiles import ensure_mias_tiles
     from mammo_lib.evaluate.mias_cv import mias_folds
