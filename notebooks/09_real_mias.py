@@ -80,6 +80,7 @@ from mammo_lib.evaluate.bootstrap import bootstrap_ci
 from mammo_lib.evaluate.matched import matched_table
 from mammo_lib.evaluate.metrics import roc_auc
 from mammo_lib.evaluate.mias_cv import MASSES, ensure_mias_cv, mias_folds, paired_auc_table
+from mammo_lib.evaluate.scan_level import scan_auc_by_class
 from mammo_lib.evaluate.shortcut import tile_statistics
 from mammo_lib.evaluate.targets import target_table, verdict
 from mammo_lib.report.tables import book_table
@@ -87,13 +88,7 @@ from mammo_lib.report.verdicts import chance_verdict
 from mammo_lib.scan.bilateral import bilateral_tables
 from mammo_lib.scan.froc import FP_RATES, froc_curve
 from mammo_lib.scan.hard_negatives import HardNegatives
-from mammo_lib.scan.mias_maps import (
-    lesion_classes,
-    map_held_out,
-    map_tables,
-    scan_auc_by_class,
-    scan_folds,
-)
+from mammo_lib.scan.mias_maps import lesion_classes, map_held_out, map_tables, scan_folds
 from mammo_lib.scan.plots import plot_heatmap
 from mammo_lib.sources.mias import load_mias
 from mammo_lib.train.mias_detector import MiasRecipe, tile_probability
