@@ -17,8 +17,9 @@ folds, with the profile's recipe (``params/<profile>.yaml``, section ``09_real_m
 
 Every score here is a fixed formula: nothing is fitted, so no fold sees another's labels;
 but choosing among them on these scans would be a selection on the test set, which is why
-the chapter keeps its two pre-registered readings (alone, against the other breast) and this
-script only reports. Models already trained (chapter 09 or ``benchmarks/mias_levers.py``,
+the chapter keeps its readings (alone, against the other breast, and the regression of
+:mod:`mammo_lib.scan.learned_reading`, fitted on other folds; its line closes the table)
+and this script only reports. Models already trained (chapter 09 or ``benchmarks/mias_levers.py``,
 same content hash) are reused. Usage::
 
     .venv/bin/python benchmarks/mias_maps.py --profile quick --members 3
@@ -39,19 +40,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
-def breast_logits(case) -> np.ndarray:
-    """Logits of a map's tissue cells (every cell where the map has no tissue mask)."""
-    from mammo_lib.scan.bilateral import logit
-
-    m = case.prob_map
-    inside = case.tissue if case.tissue is not None and case.tissue.shape == m.shape else m > 0
-    values = m[inside] if inside.any() else m.ravel()
-    return logit(values)
-
-
 def references(cases, patients: dict[str, str]) -> dict[str, pd.Series]:
     """Per-scan logit references: from the breast itself and from the woman's other breast."""
     from mammo_lib.scan.bilateral import contralateral_reference, logit
+    from mammo_lib.scan.learned_reading import breast_logits
 
     logits = {c.scan_id: breast_logits(c) for c in cases}
     median = pd.Series({s: float(np.median(v)) for s, v in logits.items()})
@@ -79,6 +71,7 @@ def main() -> None:
     from mammo_lib.evaluate.mias_cv import mias_folds
     from mammo_lib.scan.bilateral import referenced_tables
     from mammo_lib.scan.hard_negatives import HardNegatives
+    from mammo_lib.scan.learned_reading import learned_reference, scan_features
     from mammo_lib.scan.localisation import scan_score
     from mammo_lib.scan.mias_maps import map_held_out, map_tables, mean_maps, scan_folds
     from mammo_lib.sources.mias import load_mias
@@ -145,6 +138,10 @@ def main() -> None:
     for label, reference in references(chosen, patients).items():
         shifted = referenced_tables(tables, reference, n_boot=n_boot, seed=seed)
         print(f"{label:<22} {cells(shifted, n_boot, seed)}")
+    labelled = dict(zip(tables.scores["scan_id"], tables.scores["abnormal"], strict=True))
+    reference = learned_reference(scan_features(chosen, patients), labelled, fold_of_scan)
+    learned = referenced_tables(tables, reference, n_boot=n_boot, seed=seed)
+    print(f"{'learned (other folds)':<22} {cells(learned, n_boot, seed)}")
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
