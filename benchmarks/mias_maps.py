@@ -17,10 +17,10 @@ folds, with the profile's recipe (``params/<profile>.yaml``, section ``09_real_m
 
 Every score here is a fixed formula: nothing is fitted, so no fold sees another's labels;
 but choosing among them on these scans would be a selection on the test set, which is why
-the chapter keeps its readings (alone, against the other breast, and the regression of
-:mod:`mammo_lib.scan.learned_reading`, fitted on other folds; its line closes the table)
-and this script only reports. Models already trained (chapter 09 or ``benchmarks/mias_levers.py``,
-same content hash) are reused. Usage::
+the chapter keeps its two pre-registered readings (alone, against the other breast) and this
+script only reports; its last line is the regression of
+:mod:`mammo_lib.scan.learned_reading`, fitted on the other folds' films only. Models already
+trained (chapter 09 or ``benchmarks/mias_levers.py``, same content hash) are reused. Usage::
 
     .venv/bin/python benchmarks/mias_maps.py --profile quick --members 3
     .venv/bin/python benchmarks/mias_maps.py --profile paper --members 1

@@ -631,5 +631,8 @@ book_table(
 # trained for the maps, because a tile set cut at random holds few of the places where a
 # one-round model's maps go wrong. `benchmarks/mias_maps.py` maps with several members
 # and their mean, and scores the same maps other ways (top-5 mean, the map's maximum less
-# its own breast's median or 90th percentile, the two breasts' contrasts); it only
-# reports, because choosing the reading on these scans would be choosing on the test set.
+# its own breast's median or 90th percentile, the two breasts' contrasts, and a logistic
+# regression on six summaries of both breasts' maps fitted on the other folds,
+# `mammo_lib.scan.learned_reading`); it only reports, because choosing the reading on these
+# scans would be choosing on the test set. (The regression did worse than the maximum alone
+# on the quick maps: `benchmarks/results/learned_reading_quick_2core_2026-12-04.txt`.)
