@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from mammo_lib.scan.hard_negatives import HardNegatives, lesion_free
+from mammo_lib.dataset.mias_tiles import MiasTileConfig, MiasTiles
+from mammo_lib.scan.hard_negatives import HardNegatives, lesion_free, with_new_windows
 
 
 def test_a_window_is_lesion_free_only_clear_of_every_circle_and_margin() -> None:
@@ -23,9 +25,43 @@ def test_hard_negatives_check_their_settings() -> None:
         HardNegatives(per_scan=-1)
     with pytest.raises(ValueError, match="epochs"):
         HardNegatives(epochs=0)
+    with pytest.raises(ValueError, match="rounds"):
+        HardNegatives(rounds=0)
     assert HardNegatives(per_scan=2).to_dict() == {
-        "hard_negatives": {"per_scan": 2, "epochs": 4, "nms": 3, "refine": 1, "margin": None}
+        "hard_negatives": {
+            "per_scan": 2,
+            "epochs": 4,
+            "nms": 3,
+            "refine": 1,
+            "margin": None,
+            "rounds": 1,
+        }
     }
+
+
+def _mined(windows: list[tuple[str, int, int]], fill: int) -> MiasTiles:
+    """Mined-like tiles of 4x4 px, one per ``(scan, row0, col0)`` window of side 10."""
+    meta = pd.DataFrame(
+        [
+            dict(scan_id=s, row0=r, col0=c, row1=r + 10, col1=c + 10, kind="hard-negative")
+            | dict(abnormality_id="", abnormality="", keep_reason="kept")
+            for s, r, c in windows
+        ]
+    )
+    tiles = np.full((len(windows), 4, 4), fill, np.uint8)
+    return MiasTiles(tiles, meta, pd.DataFrame(), MiasTileConfig(out_size=4), None)
+
+
+def test_a_later_round_adds_only_windows_not_mined_before() -> None:
+    first = _mined([("mdb001", 0, 0), ("mdb001", 20, 0)], fill=1)
+    later = _mined([("mdb001", 20, 0), ("mdb002", 0, 0), ("mdb001", 0, 5)], fill=2)
+    pool = with_new_windows(first, later)
+    boxes = list(pool.meta[["scan_id", "row0", "col0"]].itertuples(index=False, name=None))
+    assert boxes == [("mdb001", 0, 0), ("mdb001", 20, 0), ("mdb002", 0, 0), ("mdb001", 0, 5)]
+    assert pool.tiles[:, 0, 0].tolist() == [1, 1, 2, 2]  # the repeated window kept once
+    assert with_new_windows(pool, later) is pool  # nothing new: the pool itself
+    empty = _mined([], fill=0)
+    assert with_new_windows(empty, first).tiles.tolist() == first.tiles.tolist()
 
 
 @pytest.mark.slow
@@ -83,3 +119,10 @@ def test_hard_negatives_come_from_training_scans_away_from_lesions() -> None:
     again = load_run(control.second_round(data, train, nothing, recipe, first))
     assert again.config.init_from == str(first)
     assert again.config.records == load_run(first).config.records
+    # a second mining round maps with the first mining round's model and continues from it,
+    # on a pool at least as large
+    twice = HardNegatives(per_scan=2, epochs=1, rounds=2)
+    third = load_run(twice.train(data, train, recipe, mias=mias))
+    second_fold0 = how.train(data, train, recipe, mias=mias)
+    assert third.config.init_from == str(second_fold0)
+    assert third.config.records > load_run(second_fold0).config.records

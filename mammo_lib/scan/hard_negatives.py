@@ -12,7 +12,12 @@ skin line), and its maps flag exactly those. Hard-negative mining trains in two 
    these, either from scratch or starting from the first round's convolutional layers
    (its ``last.keras``, as every ``init_from`` run does; the head starts fresh).
 
-Only training women's scans are mapped, so the held-out fold stays unseen by both rounds.
+With ``rounds`` above 1 the mining repeats (bootstrapping, as in Sung and Poggio's face
+detector): round k+1 maps the training scans with round k's model, adds the new windows to
+those mined before (a window already taken is not taken twice) and trains from round k's
+convolutional layers on the fold's tiles plus the whole pool.
+
+Only training women's scans are mapped, so the held-out fold stays unseen by every round.
 Scans with a lesion that has no coordinates give no hard negative (it could lie anywhere).
 
 >>> from mammo_lib.scan.hard_negatives import HardNegatives
@@ -65,6 +70,8 @@ class HardNegatives:
     margin
         MIAS pixels around a lesion's circle that a mined window may not touch (None: the
         tile set's ``margin``).
+    rounds
+        Mining rounds after the first training (1: the two-round scheme; see the module).
     """
 
     per_scan: int = 4
@@ -72,12 +79,15 @@ class HardNegatives:
     nms: int = 3
     refine: int = 1
     margin: int | None = None
+    rounds: int = 1
 
     def __post_init__(self) -> None:
         if self.per_scan < 0:
             raise ValueError(f"per_scan must be 0 (the control) or more, got {self.per_scan}")
         if self.epochs is not None and self.epochs < 1:
             raise ValueError(f"epochs must be at least 1 or None, got {self.epochs}")
+        if self.rounds < 1:
+            raise ValueError(f"rounds must be at least 1, got {self.rounds}")
 
     def __call__(
         self,
@@ -88,7 +98,7 @@ class HardNegatives:
         init_from: str | os.PathLike[str] | None = None,
         progress: bool = True,
     ) -> list[Path]:
-        """Train every fold's two rounds; return the second round's run folders.
+        """Train every fold's rounds; return the last round's run folders.
 
         The signature of :func:`mammo_lib.train.mias_detector.train_folds`, so that
         :func:`mammo_lib.evaluate.mias_cv.cross_validate_mias` takes it as its ``trainer``.
@@ -98,7 +108,9 @@ class HardNegatives:
         n_folds = int(folds.max()) + 1
         return [
             self.train(data, folds != k, recipe, init_from=init_from, mias=mias)
-            for k in tqdm(range(n_folds), desc="MIAS folds, 2 rounds", disable=not progress)
+            for k in tqdm(
+                range(n_folds), desc=f"MIAS folds, {1 + self.rounds} rounds", disable=not progress
+            )
         ]
 
     def train(
@@ -110,14 +122,18 @@ class HardNegatives:
         init_from: str | os.PathLike[str] | None = None,
         mias: MiasData | None = None,
     ) -> Path:
-        """Both rounds on the tiles `rows` (a mask or indices), mining the scans of those rows;
-        return the second round's run folder (each round cached by content)."""
+        """Every round on the tiles `rows` (a mask or indices), mining the scans of those
+        rows; return the last round's run folder (each round cached by content)."""
         rows = row_indices(rows)
         mias = load_mias() if mias is None else mias
-        first = train_on_rows(data, rows, recipe, init_from=init_from)
+        latest = train_on_rows(data, rows, recipe, init_from=init_from)
         scans = pd.unique(data.meta["scan_id"].to_numpy()[rows])
-        mined = mine_hard_negatives(first, mias, scans, data, self)
-        return self.second_round(data, rows, mined, recipe, first)
+        pool = no_tiles(data)
+        for _ in range(self.rounds):
+            mined = mine_hard_negatives(latest, mias, scans, data, self)
+            pool = with_new_windows(pool, mined)
+            latest = self.second_round(data, rows, pool, recipe, latest)
+        return latest
 
     def second_round(
         self,
@@ -127,8 +143,8 @@ class HardNegatives:
         recipe: MiasRecipe,
         first: Path,
     ) -> Path:
-        """Train on the rows `train` (a mask or indices) of `data` plus every mined tile;
-        return the run folder."""
+        """Train on the rows `train` (a mask or indices) of `data` plus every mined tile,
+        from the convolutional layers of `first` (the round before); return the run folder."""
         both = with_tiles(data, mined)
         own = row_indices(train)
         rows = np.concatenate([own, len(data.meta) + np.arange(len(mined.meta))])
@@ -158,6 +174,21 @@ def with_tiles(data: MiasTiles, extra: MiasTiles) -> MiasTiles:
         meta[column] = meta[column].fillna("")
     tiles = np.concatenate([data.tiles, extra.tiles])
     return MiasTiles(tiles, meta, data.skipped, data.config, data.folder)
+
+
+def with_new_windows(pool: MiasTiles, mined: MiasTiles) -> MiasTiles:
+    """`pool` with the tiles of `mined` whose window (scan and box) it does not hold yet."""
+    if not len(mined.meta):
+        return pool
+    if not len(pool.meta):
+        return mined
+    key = ["scan_id", "row0", "col0", "row1", "col1"]
+    held = set(pool.meta[key].itertuples(index=False, name=None))
+    new = np.array([k not in held for k in mined.meta[key].itertuples(index=False, name=None)])
+    if not new.any():
+        return pool
+    kept = MiasTiles(mined.tiles[new], mined.meta[new], mined.skipped, mined.config, mined.folder)
+    return with_tiles(pool, kept)
 
 
 def lesion_free(box: tuple[int, int, int, int], circles: list[tuple], margin: int) -> bool:
