@@ -19,8 +19,9 @@ scores with the eight flips and quarter turns. Usage::
     .venv/bin/python benchmarks/mias_levers.py --ensemble --variants s0:seed=0 s1:seed=1
     .venv/bin/python benchmarks/mias_levers.py --maps --variants base hn:hn.per_scan=4
 
-Keys prefixed ``hn.`` (``hn.per_scan``, ``hn.epochs``, ``hn.refine``; ``hn.epochs=null``
-retrains from scratch) train each fold in two rounds with hard negatives mined from its
+Keys prefixed ``hn.`` (``hn.per_scan``, ``hn.epochs``, ``hn.refine``, ``hn.rounds``;
+``hn.epochs=null`` retrains from scratch) train each fold in two rounds (``hn.rounds=2``:
+three, each mining the round before's maps) with hard negatives mined from its
 training scans' maps (:class:`mammo_lib.scan.hard_negatives.HardNegatives`). ``--maps`` also
 maps every scan with its own fold's model (the first of an ensemble) and prints the
 scan-level AUC and the lesion sensitivity at one false-positive mark per scan (all lesions
