@@ -11,7 +11,9 @@
 # {glue:text}`c09_sens_1fp` at one false positive per scan (masses:
 # {glue:text}`c09_mass_1fp`); read against the woman's other breast, the same maps give a
 # scan-level AUC of {glue:text}`c09_bilat_scan_auc` and a mass sensitivity of
-# {glue:text}`c09_bilat_mass_1fp`. Against this profile's targets, {glue:text}`c09_verdict`.
+# {glue:text}`c09_bilat_mass_1fp`. The maps work far better in fatty breasts (scan-level AUC
+# {glue:text}`c09_fatty_scan_auc`) than in dense ones ({glue:text}`c09_dense_scan_auc`).
+# Against this profile's targets, {glue:text}`c09_verdict`.
 #
 # This chapter is the book's evidence on real images; the synthetic chapters before it show
 # that the pipeline runs at the study's scale, not how well it detects. Every model and
@@ -80,7 +82,7 @@ from mammo_lib.evaluate.bootstrap import bootstrap_ci
 from mammo_lib.evaluate.matched import matched_table
 from mammo_lib.evaluate.metrics import roc_auc
 from mammo_lib.evaluate.mias_cv import MASSES, ensure_mias_cv, mias_folds, paired_auc_table
-from mammo_lib.evaluate.scan_level import scan_auc_by_class
+from mammo_lib.evaluate.scan_level import scan_auc_by_class, scan_auc_by_tissue
 from mammo_lib.evaluate.shortcut import tile_statistics
 from mammo_lib.evaluate.targets import target_table, verdict
 from mammo_lib.report.tables import book_table
@@ -90,7 +92,7 @@ from mammo_lib.scan.froc import FP_RATES, froc_curve
 from mammo_lib.scan.hard_negatives import HardNegatives
 from mammo_lib.scan.mias_maps import lesion_classes, map_held_out, map_tables, scan_folds
 from mammo_lib.scan.plots import plot_heatmap
-from mammo_lib.sources.mias import load_mias
+from mammo_lib.sources.mias import TISSUES, load_mias
 from mammo_lib.train.mias_detector import MiasRecipe, tile_probability
 
 started = time.perf_counter()
@@ -417,6 +419,60 @@ book_table(
     "tbl-09-scan-classes",
 )
 
+# %% tags=["remove-cell"]
+tissue_of = images["tissue"].to_dict()
+by_tissue = {
+    reading: scan_auc_by_tissue(table, tissue_of, n_boot=n_boot, seed=seed).set_index("tissue")
+    for reading, table in (("each film alone", scores), ("against the other breast", paired.scores))
+}
+alone_tissue = by_tissue["each film alone"]
+scan_tissues = pd.DataFrame(
+    {
+        "tissue": [f"{TISSUES[t]} ({t})" for t in alone_tissue.index],
+        "scans with lesions": alone_tissue["scans"].to_numpy(),
+        "normal scans": alone_tissue["normal_scans"].to_numpy(),
+        "median max, normal scans": alone_tissue["normal_median"].round(2).to_numpy(),
+        **{reading: [auc_text(r) for r in t.itertuples()] for reading, t in by_tissue.items()},
+    }
+)
+fatty, dense = alone_tissue.loc["F"], alone_tissue.loc["D"]
+for key, row in (("fatty", fatty), ("dense", dense)):
+    glue(f"c09_{key}_scan_auc", auc_text(row), display=False)
+    median = "no normal film" if np.isnan(row.normal_median) else f"{row.normal_median:.2f}"
+    glue(f"c09_{key}_normal_max", median, display=False)
+masked = dense.normal_median > fatty.normal_median and dense.auc < fatty.auc
+glue(
+    "c09_density_text",
+    "This build maps too few films to compare the grades."
+    if np.isnan([fatty.auc, dense.auc]).any()
+    else "Glandular tissue looks to the tile classifier like a mass, so a dense but normal breast "
+    "scores nearly as high as a lesion: the density that hides lesions from readers (the "
+    "masking of screening studies) is what these maps fail on."
+    if masked
+    else "In this build density does not both raise the normal films' maxima and lower the "
+    "AUC within the grade, so it does not explain the maps' misses.",
+    display=False,
+)
+
+# %% [markdown]
+# **Breast density.** MIAS grades every film's background tissue: fatty, fatty-glandular or
+# dense-glandular. Within each grade ({numref}`tbl-09-scan-tissues`) a lesion film is set
+# only against normal films of the same grade. In fatty breasts the maps rank lesion films
+# above normal ones with an AUC of {glue:text}`c09_fatty_scan_auc`; in dense breasts
+# {glue:text}`c09_dense_scan_auc`. The median map maximum of the normal films is
+# {glue:text}`c09_fatty_normal_max` in fatty breasts and {glue:text}`c09_dense_normal_max` in
+# dense ones. {glue:text}`c09_density_text`
+
+# %% tags=["hide-input"] mystnb={"markdown_format": "myst"}
+book_table(
+    scan_tissues,
+    "Scan-level AUC of the held-out maps on real mini-MIAS within each background tissue "
+    "(MIAS's grade of the film): the lesion films of a grade against the normal films of "
+    "the same grade, with 95% intervals over women, and the median map maximum of the "
+    "grade's normal films; each film alone, and against the other breast.",
+    "tbl-09-scan-tissues",
+)
+
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "FROC curve of the held-out whole-scan maps on real mini-MIAS: lesion sensitivity against false-positive marks per scan, one threshold swept over the marks' scores; solid: each film alone, dashed: each film against the woman's other breast.", "name": "fig-09-froc"}}
 fig, ax = plt.subplots(figsize=(5, 3.8))
 masses = lesions["abnormality"].isin(MASSES.split("+")).to_numpy()
@@ -635,4 +691,6 @@ book_table(
 # regression on six summaries of both breasts' maps fitted on the other folds,
 # `mammo_lib.scan.learned_reading`); it only reports, because choosing the reading on these
 # scans would be choosing on the test set. (The regression did worse than the maximum alone
-# on the quick maps: `benchmarks/results/learned_reading_quick_2core_2026-12-04.txt`.)
+# on the quick maps: `benchmarks/results/learned_reading_quick_2core_2026-12-04.txt`; so
+# did further rounds of hard negatives, each mined from the round before's maps,
+# `hn.rounds=2` and `3`: `benchmarks/results/mias_levers_quick_hn_rounds_2core_2026-12-05.txt`.)

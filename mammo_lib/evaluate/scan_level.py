@@ -1,4 +1,5 @@
-"""Scan-level AUC of whole-scan scores, per lesion class, with intervals over women."""
+"""Scan-level AUC of whole-scan scores, per lesion class and per breast tissue, with intervals
+over women."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pandas as pd
 
 from mammo_lib.evaluate.bootstrap import bootstrap_ci
 from mammo_lib.evaluate.metrics import roc_auc
-from mammo_lib.sources.mias import LESION_CLASSES, MASSES
+from mammo_lib.sources.mias import LESION_CLASSES, MASSES, TISSUES
 
 
 def scan_auc_by_class(
@@ -67,6 +68,71 @@ def scan_auc_by_class(
                 "class": group,
                 "scans": n,
                 "normal_scans": len(normal),
+                "auc": auc,
+                "low": low,
+                "high": high,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def scan_auc_by_tissue(
+    scores: pd.DataFrame,
+    tissue: Mapping[str, str],
+    tissues: Sequence[str] = tuple(TISSUES),
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Scan-level AUC within each background tissue: the abnormal scans of a tissue against
+    the normal scans of the same tissue, with an interval over women.
+
+    Dense tissue hides lesions from readers and lights up a tile classifier's map; the AUC
+    within a tissue asks how well the score ranks films that look alike in density, and the
+    median score of each tissue's normal scans shows how far density alone moves it.
+
+    Parameters
+    ----------
+    scores
+        ``scan_id, patient_id, abnormal`` and the score ``max``, as for
+        :func:`scan_auc_by_class`.
+    tissue
+        Background tissue of every scan (MIAS's ``F``, ``G``, ``D``:
+        :data:`mammo_lib.sources.mias.TISSUES`).
+    tissues
+        The tissues to report, in this order.
+    n_boot, seed
+        Bootstrap over women.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``tissue, scans, normal_scans, normal_median, auc, low, high`` (NaN AUC for a tissue
+        without abnormal or normal scans).
+    """
+    missing = sorted(set(scores["scan_id"]) - set(tissue))
+    if missing:
+        raise ValueError(f"no background tissue given for scans {missing[:5]}")
+    kind = scores["scan_id"].map(tissue)
+    rows = []
+    for name in tissues:
+        chosen = scores[kind == name]
+        y = chosen["abnormal"].astype(bool).to_numpy()
+        n, n_normal = int(y.sum()), int((~y).sum())
+        if n and n_normal:
+            ci = bootstrap_ci(
+                roc_auc, [y.astype(int), chosen["max"]], chosen["patient_id"], n_boot, seed
+            )
+            auc, low, high = ci.estimate, ci.low, ci.high
+        else:
+            auc = low = high = np.nan
+        median = float(np.median(chosen.loc[~y, "max"])) if n_normal else np.nan
+        rows.append(
+            {
+                "tissue": name,
+                "scans": n,
+                "normal_scans": n_normal,
+                "normal_median": median,
                 "auc": auc,
                 "low": low,
                 "high": high,
