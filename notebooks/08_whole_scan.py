@@ -294,7 +294,7 @@ book_table(
 # The classifier only ever saw tiles cut inside the breast; on air, outside the skin line,
 # on burnt-in labels and on white film borders its answer means nothing, and there it is
 # often highest. As a CAD system does, every map above is therefore restricted to the
-# breast: `mammo_lib.scan.tissue.breast_mask` thresholds a downsampled scan with Otsu's
+# breast: `mammo_lib.imaging.breast.breast_mask` thresholds a downsampled scan with Otsu's
 # method (applied again to the darker class, so that the dim fat near the skin line is
 # separated from the air), keeps the largest bright connected component with its holes
 # filled, which leaves out labels and borders not joined to the breast, and a map cell

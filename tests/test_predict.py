@@ -630,7 +630,7 @@ def _label_blobs(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def test_real_cbis_views_match_their_rows_and_no_region_falls_on_bands_or_labels(
     tiny_default_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    from mammo_lib.scan.tissue import breast_mask
+    from mammo_lib.imaging.breast import breast_mask
     from mammo_lib.sources.cbis_ddsm import match_case_rows
 
     rows = match_case_rows(REAL_VIEWS)

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from mammo_lib.imaging.breast import breast_mask
 from mammo_lib.scan.localisation import peaks
 from mammo_lib.scan.regions import MapGeometry
-from mammo_lib.scan.tissue import breast_mask, restrict_to_tissue, tissue_cells
+from mammo_lib.scan.tissue import restrict_to_tissue, tissue_cells
 from mammo_lib.sources.synthetic.scan import LesionSpec, compose_scan
 
 LESION = LesionSpec("mass", diameter_mm=12.0)

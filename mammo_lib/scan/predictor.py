@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mammo_lib.imaging.breast import breast_mask
 from mammo_lib.imaging.errors import ImageReadError
 from mammo_lib.imaging.intensity import resample
 from mammo_lib.imaging.read import Scan
@@ -53,7 +54,7 @@ from mammo_lib.scan.scale import (
     check_scan_header,
     check_spacing,
 )
-from mammo_lib.scan.tissue import breast_mask, restrict_to_tissue, tissue_cells
+from mammo_lib.scan.tissue import restrict_to_tissue, tissue_cells
 from mammo_lib.train.predict_info import (
     CBIS_DDSM_SPACING_MM,
     MIAS_SPACING_MM,
