@@ -11,9 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mammo_lib.scan.localisation import LocalisationCase, mias_cases
+from mammo_lib.dataset.mias_scans import MiasScans
+from mammo_lib.imaging.read import read_scan
+from mammo_lib.scan.localisation import Lesion, LocalisationCase, mias_cases
 from mammo_lib.scan.predictor import Predictor, ScanPrediction
-from mammo_lib.sources.mias import LESION_CLASSES, MASSES, PIXEL_SIZE_MM, MiasData
+from mammo_lib.scan.regions import MapGeometry, find_regions
+from mammo_lib.sources.mias import IMAGE_SIZE, LESION_CLASSES, MASSES, PIXEL_SIZE_MM, MiasData
 
 
 def scan_folds(meta: pd.DataFrame, folds: np.ndarray, images: pd.DataFrame) -> dict[str, int]:
@@ -98,6 +101,69 @@ def map_held_out(
         cases += c
         predictions |= p
     return cases, predictions
+
+
+def film_geometry(data: MiasScans) -> MapGeometry:
+    """Where the cells of a whole-film detector's map lie on a MIAS film."""
+    c = data.config
+    return MapGeometry(
+        stride=c.stride,
+        tile=(c.stride, c.stride),
+        scale=(1 / c.down, 1 / c.down),
+        scan_shape=(IMAGE_SIZE, IMAGE_SIZE),
+    )
+
+
+def film_cases(data: MiasScans, maps: np.ndarray) -> list[LocalisationCase]:
+    """The whole-film detector's maps as localisation cases, in the films' own orientation.
+
+    Parameters
+    ----------
+    data
+        The films (:func:`mammo_lib.dataset.mias_scans.ensure_mias_scans`).
+    maps
+        One map per film, row-aligned with ``data.meta``, in the prepared orientation
+        (:func:`mammo_lib.train.scan_detector.train_scan_folds`).
+
+    Returns
+    -------
+    list of LocalisationCase
+        One per film, with its located lesions in the order :func:`lesion_classes` gives.
+    """
+    if len(maps) != len(data.meta):
+        raise ValueError(f"{len(maps)} maps for {len(data.meta)} films")
+    geometry = film_geometry(data)
+    by_scan = data.lesions.groupby("scan_id")
+    cases = []
+    for i, scan_id in enumerate(data.meta["scan_id"]):
+        own = by_scan.get_group(scan_id) if scan_id in by_scan.groups else data.lesions.iloc[:0]
+        lesions = [Lesion.from_circle(r.row, r.col, r.radius) for r in own.itertuples()]
+        prob_map = np.ascontiguousarray(data.to_scan(maps[i], i))
+        tissue = np.ascontiguousarray(data.to_scan(data.tissue[i], i))
+        cases.append(LocalisationCase(str(scan_id), prob_map, geometry, lesions, tissue))
+    return cases
+
+
+def film_prediction(
+    case: LocalisationCase, mias: MiasData, threshold: float = 0.5
+) -> ScanPrediction:
+    """A film case as a :class:`ScanPrediction` (for the heatmap plots): the film read from
+    disk, its map, the regions at or above `threshold`, its maximum as the score."""
+    scan = read_scan(mias.path(case.scan_id))
+    g = case.geometry
+    return ScanPrediction(
+        scan=scan,
+        prob_map=case.prob_map,
+        geometry=g,
+        score=float(case.prob_map.max()),
+        score_method="max",
+        threshold=threshold,
+        regions=find_regions(case.prob_map, threshold, g),
+        pixel_spacing_mm=(PIXEL_SIZE_MM, PIXEL_SIZE_MM),
+        pixel_spacing_source="mini-MIAS",
+        resampled_shape=(round(IMAGE_SIZE * g.scale[0]), round(IMAGE_SIZE * g.scale[1])),
+        tissue=case.tissue,
+    )
 
 
 def mean_maps(case_sets: Sequence[Sequence[LocalisationCase]]) -> list[LocalisationCase]:
