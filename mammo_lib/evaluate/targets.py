@@ -33,6 +33,13 @@ TARGETS: tuple[Target, ...] = (
         "mass sensitivity at 1 false positive per scan, breasts compared",
         0.80,
     ),
+    # the whole-film detector's maps (train.scan_detector), each film alone
+    Target("scan_auc_film", "scan-level AUC, whole-film detector", 0.85),
+    Target(
+        "mass_sensitivity_film",
+        "mass sensitivity at 1 false positive per scan, whole-film detector",
+        0.80,
+    ),
 )
 
 
