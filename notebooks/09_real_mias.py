@@ -638,6 +638,7 @@ if film_detector:
         ignore_index=True,
     )
     glue("c09_film_scan_auc", str(film_ci), display=False)
+    glue("c09_film_scan_verdict", chance_verdict(film_ci), display=False)
     glue("c09_film_bilat_scan_auc", str(film_bilat_ci), display=False)
     glue("c09_film_auc_diff", str(film_diff), display=False)
     for key, table in (("", film_at), ("bilat_", film_at_paired)):
@@ -647,6 +648,7 @@ if film_detector:
 else:
     for key in (
         "scan_auc",
+        "scan_verdict",
         "bilat_scan_auc",
         "auc_diff",
         "sens_1fp",
