@@ -887,3 +887,10 @@ book_table(
 # on the quick maps: `benchmarks/results/learned_reading_quick_2core_2026-12-04.txt`; so
 # did further rounds of hard negatives, each mined from the round before's maps,
 # `hn.rounds=2` and `3`: `benchmarks/results/mias_levers_quick_hn_rounds_2core_2026-12-05.txt`.)
+#
+# The whole-film detector's recipe has its own knobs (`film_down`, `film_width`,
+# `film_epochs`, `film_pos_weight`); `benchmarks/film_detector.py` maps the same folds under
+# any variant of them. Training length is the lever that moved it most: twice the epochs at
+# the quick profile's three folds lifted its mass sensitivity at one false positive per scan
+# by about a tenth (`benchmarks/results/film_detector_quick_2core_2026-12-08.txt`), which is
+# why the `paper` profile trains it four times as long.
