@@ -890,7 +890,6 @@ book_table(
 #
 # The whole-film detector's recipe has its own knobs (`film_down`, `film_width`,
 # `film_epochs`, `film_pos_weight`); `benchmarks/film_detector.py` maps the same folds under
-# any variant of them. Training length is the lever that moved it most: twice the epochs at
-# the quick profile's three folds lifted its mass sensitivity at one false positive per scan
-# by about a tenth (`benchmarks/results/film_detector_quick_2core_2026-12-08.txt`), which is
-# why the `paper` profile trains it four times as long.
+# any variant of them. In its records training length is the lever that moved it most
+# (`benchmarks/results/film_detector_quick_2core_2026-12-08.txt`), which is why the `paper`
+# profile trains it longer.
